@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 + Node 20 machine: system libraries (as root), npm packages, the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in libdnnl-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages ${need[*]}: run 'sudo apt-get install ${need[*]}' (continuing without them)" >&2
+  fi
+fi
+# onnxruntime-node must not download CUDA/prebuilt extras at install time: only the registry is reachable.
+export ONNXRUNTIME_NODE_INSTALL_CUDA=skip ONNXRUNTIME_NODE_INSTALL=skip
+npm ci --no-audit --no-fund
+npm run build

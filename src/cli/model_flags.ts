@@ -1,0 +1,34 @@
+import type { GoogLeNetArgs } from '../models/googlenet';
+import { intFlag, numberFlag, type Options, shapeFlag } from './args';
+
+/** The flags every command that builds a network shares. */
+export const MODEL_FLAGS: Options = {
+  model: { type: 'string' },
+  'input-shape': { type: 'string' },
+  'input-size': { type: 'string' },
+  classes: { type: 'string' },
+  width: { type: 'string' },
+};
+
+/** Turns --model/--input-shape/--input-size/--classes/--width into a builder name and its arguments. */
+export function googlenetArgsFromFlags(values: Record<string, unknown>): {
+  model: string;
+  args: GoogLeNetArgs;
+} {
+  const size = values['input-size'] as string | undefined;
+  const fromSize: [number, number, number] | undefined =
+    size === undefined ? undefined : [intFlag('input-size', size, 224), intFlag('input-size', size, 224), 3];
+  const inputShape = shapeFlag(
+    'input-shape',
+    values['input-shape'] as string | undefined,
+    fromSize ?? [224, 224, 3],
+  );
+  return {
+    model: (values.model as string | undefined) ?? 'googlenet',
+    args: {
+      inputShape,
+      numClasses: intFlag('classes', values.classes as string | undefined, 10, 2),
+      widthMultiplier: numberFlag('width', values.width as string | undefined, 1),
+    },
+  };
+}
