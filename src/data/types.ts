@@ -1,0 +1,37 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Preprocessing } from '../io/model_folder';
+
+/** One labelled image file of an image folder (`DIR/<class>/<file>`). */
+export interface LabelledFile {
+  path: string;
+  /** Index into the dataset's classNames (sorted folder names, like Keras `image_dataset_from_directory`). */
+  label: number;
+}
+
+/** Training-time augmentation; off for validation, evaluation and prediction. */
+export interface Augmentation {
+  /** Random horizontal flip with probability 0.5. */
+  horizontalFlip: boolean;
+  /** Pad each side by this many pixels (reflect) then random-crop back to the input size; 0 disables. */
+  cropPadding: number;
+}
+
+/** How a stream of batches is drawn from a dataset. */
+export interface BatchOptions {
+  batchSize: number;
+  preprocessing: Preprocessing;
+  /** Reshuffle every pass (seeded, so a resumed run sees the same order for the same epoch). */
+  shuffle: boolean;
+  seed?: number;
+  augmentation?: Augmentation | false;
+  /** Images decoded ahead of the consumer; bounds memory whatever the dataset size. */
+  prefetch?: number;
+}
+
+/** One batch: NHWC float32 images and one-hot labels. The consumer disposes both. */
+export interface Batch {
+  xs: tf.Tensor4D;
+  ys: tf.Tensor2D;
+  /** The files behind each row, for reports and error messages. */
+  files: LabelledFile[];
+}

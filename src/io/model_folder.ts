@@ -1,0 +1,167 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from './atomic';
+
+/**
+ * How images become model input; saved as `preprocessing.json` so evaluate, predict, serve and export all
+ * feed the network exactly as training did: pixel/255 → resize to inputShape → (x - mean) / std per channel.
+ */
+export interface Preprocessing {
+  /** [height, width, channels] of the model input. */
+  inputShape: [number, number, number];
+  /** Per-channel mean of pixel/255 over the training images. */
+  mean: number[];
+  /** Per-channel standard deviation of pixel/255 over the training images. */
+  std: number[];
+  /** How images of another size reach inputShape: sharp's `fill` (stretch) or `cover` (centre crop). */
+  resize: 'fill' | 'cover';
+}
+
+/** What a model folder says about the network it holds. */
+export interface ModelInfo {
+  /** Builder name (`googlenet`, ...). */
+  model: string;
+  widthMultiplier: number;
+  labels: string[];
+  preprocessing: Preprocessing;
+}
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+export const LABELS_JSON = 'labels.json';
+export const PREPROCESSING_JSON = 'preprocessing.json';
+export const INFO_JSON = 'model-info.json';
+
+/** A tfjs IOHandler writing `model.json` + one `weights.bin` into a folder, each file atomically. */
+export function folderSaver(dir: string): tf.io.IOHandler {
+  return {
+    save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
+      const weights = artifacts.weightData
+        ? new Uint8Array(tf.io.concatenateArrayBuffers([artifacts.weightData].flat()))
+        : new Uint8Array();
+      // Weights first: a crash between the two writes leaves the old model.json, which still describes a
+      // weights file of the old size, and load detects the mismatch instead of reading garbage.
+      await writeFileAtomic(path.join(dir, WEIGHTS_BIN), weights);
+      const modelJson = {
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy ?? null,
+        modelTopology: artifacts.modelTopology,
+        trainingConfig: artifacts.trainingConfig,
+        weightsManifest: [{ paths: [`./${WEIGHTS_BIN}`], weights: artifacts.weightSpecs ?? [] }],
+      };
+      await writeFileAtomic(path.join(dir, MODEL_JSON), JSON.stringify(modelJson));
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    },
+  };
+}
+
+async function readOrExplain(file: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+/** A tfjs IOHandler reading a folder written by folderSaver, checking the weights file is whole. */
+export function folderLoader(dir: string): tf.io.IOHandler {
+  return {
+    load: async (): Promise<tf.io.ModelArtifacts> => {
+      const jsonPath = path.join(dir, MODEL_JSON);
+      let modelJson: any;
+      try {
+        modelJson = JSON.parse((await readOrExplain(jsonPath)).toString('utf8'));
+      } catch (e) {
+        throw new Error(
+          (e as Error).message.startsWith(jsonPath) ? (e as Error).message : `${jsonPath}: not valid JSON`,
+        );
+      }
+      if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
+        throw new Error(`${jsonPath}: not a tfjs layers model (modelTopology or weightsManifest missing)`);
+      }
+      const specs: tf.io.WeightsManifestEntry[] = modelJson.weightsManifest.flatMap((g: any) => g.weights);
+      const buffers: Buffer[] = [];
+      for (const group of modelJson.weightsManifest) {
+        for (const p of group.paths) buffers.push(await readOrExplain(path.join(dir, p)));
+      }
+      const data = Buffer.concat(buffers);
+      const bytesPerElement: Record<string, number> = {
+        float32: 4,
+        int32: 4,
+        bool: 1,
+        float16: 2,
+        uint8: 1,
+        uint16: 2,
+      };
+      const expected = specs.reduce(
+        (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerElement[s.quantization?.dtype ?? s.dtype],
+        0,
+      );
+      if (data.byteLength !== expected) {
+        throw new Error(
+          `${path.join(dir, WEIGHTS_BIN)}: weights file is ${data.byteLength} bytes but model.json describes ${expected} (truncated or from another model)`,
+        );
+      }
+      return {
+        modelTopology: modelJson.modelTopology,
+        trainingConfig: modelJson.trainingConfig,
+        format: modelJson.format,
+        generatedBy: modelJson.generatedBy,
+        convertedBy: modelJson.convertedBy,
+        weightSpecs: specs,
+        weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+      };
+    },
+  };
+}
+
+/** Saves the network and what describes it (labels, preprocessing, builder) into `dir`, atomically per file. */
+export async function saveModelFolder(dir: string, model: tf.LayersModel, info: ModelInfo): Promise<void> {
+  await model.save(folderSaver(dir));
+  await writeFileAtomic(path.join(dir, LABELS_JSON), `${JSON.stringify(info.labels, null, 2)}\n`);
+  await writeFileAtomic(
+    path.join(dir, PREPROCESSING_JSON),
+    `${JSON.stringify(info.preprocessing, null, 2)}\n`,
+  );
+  await writeFileAtomic(
+    path.join(dir, INFO_JSON),
+    `${JSON.stringify({ model: info.model, widthMultiplier: info.widthMultiplier }, null, 2)}\n`,
+  );
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  const text = (await readOrExplain(file)).toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`${file}: not valid JSON`);
+  }
+}
+
+/** Loads a model folder: the network (custom layers must be registered first) and its description. */
+export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
+  const stat = await fs.stat(dir).catch(() => null);
+  if (!stat?.isDirectory()) throw new Error(`${dir}: no such model folder`);
+  const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
+    throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);
+  }
+  const preprocessing = await readJson<Preprocessing>(path.join(dir, PREPROCESSING_JSON));
+  const meta = await readJson<{ model: string; widthMultiplier: number }>(path.join(dir, INFO_JSON)).catch(
+    () => ({
+      model: 'unknown',
+      widthMultiplier: 1,
+    }),
+  );
+  const model = await tf.loadLayersModel(folderLoader(dir));
+  const units = (model.outputs[0].shape as number[])[1];
+  if (units !== labels.length) {
+    throw new Error(
+      `${path.join(dir, LABELS_JSON)}: ${labels.length} labels but the model has ${units} outputs`,
+    );
+  }
+  return { model, info: { ...meta, labels, preprocessing } };
+}
