@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { runJsonProcess } from '../spawn';
+import type { BenchContext, EngineResult, Plan, Probe, Workload } from '../types';
+import type { Engine } from './engine';
+
+/** The PyTorch twin of googlenet (same layers, same FLOPs), timed by Python itself. */
+const SCRIPT = join(__dirname, '..', '..', '..', 'bench', 'torch_googlenet.py');
+
+/** Debian's python3 has torch; INCEPTION_BENCH_PYTHON picks another interpreter. */
+export function pythonPath(): string {
+  return process.env.INCEPTION_BENCH_PYTHON || '/usr/bin/python3';
+}
+
+/** Runs bench/torch_googlenet.py with `args`; its one JSON line comes back as is, or as a failure. */
+export async function runTorchScript(args: string[], ctx: BenchContext): Promise<any> {
+  const result = await runJsonProcess(pythonPath(), [SCRIPT, ...args], {
+    env: { ...process.env, OMP_NUM_THREADS: String(ctx.threads) },
+    timeoutMs: ctx.childTimeoutMs,
+  });
+  return result.ok ? result.value : result;
+}
+
+/** Whether `import torch` works, once per run. */
+export function probeTorch(ctx: BenchContext): Promise<Probe> {
+  return ctx.once('probe:torch', async () => {
+    const answer = await runTorchScript(['--probe'], ctx);
+    return answer.ok ? { ok: true, versions: answer.versions } : { ok: false, reason: answer.reason };
+  });
+}
+
+async function measureTorch(
+  layout: 'nchw' | 'channels_last',
+  w: Workload,
+  plan: Plan,
+  ctx: BenchContext,
+): Promise<EngineResult> {
+  const answer = await runTorchScript(
+    [
+      ...['--mode', w.mode === 'inference' ? 'infer' : 'train', '--layout', layout],
+      ...['--size', String(w.size), '--batch', String(w.batch), '--classes', String(w.classes)],
+      ...['--threads', String(ctx.threads), '--warmup', String(plan.warmup), '--reps', String(plan.reps)],
+    ],
+    ctx,
+  );
+  if (!answer.ok) return { ok: false, reason: answer.reason };
+  return {
+    ok: true,
+    timesMs: answer.times_ms,
+    warmup: plan.warmup,
+    peakRssBytes: answer.peak_rss_bytes ?? null,
+    threads: answer.threads,
+    versions: answer.versions,
+  };
+}
+
+/** PyTorch in one memory layout: `nchw` (contiguous) or `channels_last` (NHWC strides, oneDNN's favourite). */
+export function torchEngine(layout: 'nchw' | 'channels_last'): Engine {
+  return {
+    id: layout === 'nchw' ? 'torch-nchw' : 'torch-channels-last',
+    label: `PyTorch ${layout === 'nchw' ? 'NCHW' : 'channels_last'}`,
+    supports: (w) => w.model === 'googlenet',
+    probe: probeTorch,
+    measure: (w, plan, ctx) => measureTorch(layout, w, plan, ctx),
+  };
+}

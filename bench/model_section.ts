@@ -1,0 +1,111 @@
+import { ENGINES, REFERENCE_ENGINE } from './engines';
+import type { Engine } from './engines/engine';
+import { forwardFlopsPerImage, TRAINING_FLOP_FACTOR } from './flops';
+import { median } from './timing';
+import type { BenchContext, Column, Mode, Plan, Section, SectionReport, Workload } from './types';
+
+/** The model every measurement uses: the notebook's googlenet with 10 classes. */
+export const BENCH_MODEL = { model: 'googlenet', classes: 10 } as const;
+
+const COLUMNS: Column[] = [
+  { key: 'engine', label: 'engine' },
+  { key: 'msPerImage', label: 'ms/image' },
+  { key: 'imagesPerSecond', label: 'images/s' },
+  { key: 'gflops', label: 'GFLOP/s' },
+  { key: 'ratio', label: `vs ${REFERENCE_ENGINE}` },
+  { key: 'peakRssMiB', label: 'peak RSS MiB' },
+  { key: 'threads', label: 'threads' },
+  { key: 'reps', label: 'reps' },
+];
+
+/** Forward FLOPs per image at `size`, counted once per run on the tfjs model itself. */
+export function forwardFlops(size: number, ctx: BenchContext): Promise<{ flops: number; params: number }> {
+  return ctx.once(`flops:${size}`, async () => {
+    const { buildModel } = await import('../src/models/registry');
+    const model = buildModel(BENCH_MODEL.model, {
+      inputShape: [size, size, 3],
+      numClasses: BENCH_MODEL.classes,
+    });
+    const result = { flops: forwardFlopsPerImage(model), params: model.countParams() };
+    model.dispose();
+    return result;
+  });
+}
+
+/** Warm-up and timed steps: 2 + 5 normally, 1 + 3 for slow engines, 1 + 2 under --quick; --reps overrides. */
+function planFor(ctx: BenchContext, heavy: boolean): Plan {
+  if (ctx.quick) return { warmup: 1, reps: ctx.reps ?? 2 };
+  return heavy ? { warmup: 1, reps: ctx.reps ?? 3 } : { warmup: 2, reps: ctx.reps ?? 5 };
+}
+
+async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ctx: BenchContext, id: string) {
+  const base = { engine: engine.label, id: engine.id };
+  const heavy = engine.heavy?.(w) ?? false;
+  if (ctx.quick && heavy) return { ...base, status: 'skipped', reason: 'slow: left out of --quick' };
+  const probe = await engine.probe(ctx);
+  if (!probe.ok) return { ...base, status: 'missing', reason: probe.reason };
+  const plan = planFor(ctx, heavy);
+  ctx.log(`${id}: ${engine.label} (${plan.warmup} warm-up + ${plan.reps} timed steps)`);
+  const result = await engine.measure(w, plan, ctx);
+  if (!result.ok) return { ...base, status: 'failed', reason: result.reason };
+  const msPerStep = median(result.timesMs);
+  const imagesPerSecond = (1000 * w.batch) / msPerStep;
+  return {
+    ...base,
+    status: 'ok',
+    msPerStep,
+    msPerImage: msPerStep / w.batch,
+    imagesPerSecond,
+    gflops: (flopsPerImage * imagesPerSecond) / 1e9,
+    peakRssMiB: result.peakRssBytes === null ? null : result.peakRssBytes / 2 ** 20,
+    threads: result.threads,
+    reps: result.timesMs.length,
+    warmup: result.warmup,
+    timesMs: result.timesMs,
+    versions: result.versions,
+    ...(result.notes?.length ? { notes: result.notes } : {}),
+  };
+}
+
+/**
+ * One measurement of the model on every engine that supports it, one engine after another, each in its own
+ * process. `ratio` = engine's time / onednn's time for the same work: above 1 means onednn is faster.
+ */
+export function modelSection(
+  mode: Mode,
+  size: number,
+  batch: number,
+  options: { slow?: boolean } = {},
+): Section {
+  const id = `${mode === 'inference' ? 'infer' : 'train'}-${size}-b${batch}`;
+  const what = mode === 'inference' ? 'Inference' : 'Training step (forward, backward, Adam)';
+  const title = `${what} at ${size}x${size}, batch ${batch}`;
+  return {
+    id,
+    title,
+    slow: options.slow,
+    async run(ctx: BenchContext): Promise<SectionReport> {
+      const w: Workload = { mode, ...BENCH_MODEL, size, batch };
+      const { flops } = await forwardFlops(size, ctx);
+      const flopsPerImage = flops * (mode === 'training' ? TRAINING_FLOP_FACTOR : 1);
+      const rows: Record<string, unknown>[] = [];
+      for (const engine of ENGINES.filter((e) => e.supports(w))) {
+        rows.push(await measureRow(engine, w, flopsPerImage, ctx, id));
+      }
+      const reference = rows.find((r) => r.id === REFERENCE_ENGINE && r.status === 'ok');
+      for (const row of rows) {
+        if (row.status !== 'ok') continue;
+        row.ratio = reference ? (row.msPerStep as number) / (reference.msPerStep as number) : null;
+      }
+      return {
+        id,
+        title,
+        status: 'ok',
+        workload: w,
+        gflopPerImage: flopsPerImage / 1e9,
+        columns: COLUMNS,
+        rows,
+      };
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { BenchReport } from './runner';
+import type { SectionReport } from './types';
+
+/** Numbers with the digits that matter at their size; absent values as a dash. */
+export function formatCell(value: unknown): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value !== 'number') return String(value);
+  if (Number.isInteger(value)) return String(value);
+  const abs = Math.abs(value);
+  return value.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
+}
+
+/** A plain-text table: a header, then one line per row; a row that did not run says why. */
+export function formatTable(section: SectionReport): string[] {
+  const { columns, rows } = section;
+  if (!columns.length) return [];
+  const cells = rows.map((row) =>
+    row.status === undefined || row.status === 'ok' ? columns.map((c) => formatCell(row[c.key])) : null,
+  );
+  const widths = columns.map((c, i) =>
+    Math.max(
+      c.label.length,
+      ...cells.map((r, j) => (r ? r[i].length : i === 0 ? String(rows[j][c.key]).length : 0)),
+    ),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const out = [line(columns.map((c) => c.label))];
+  rows.forEach((row, j) => {
+    const r = cells[j];
+    if (r) out.push(line(r));
+    else
+      out.push(
+        `${String(row[columns[0].key]).padEnd(widths[0])}  ${row.status} (${row.reason ?? 'no reason given'})`,
+      );
+  });
+  return out;
+}
+
+function formatSection(section: SectionReport): string[] {
+  const gflop =
+    typeof section.gflopPerImage === 'number' ? ` (${section.gflopPerImage.toFixed(2)} GFLOP/image)` : '';
+  const head = `== ${section.title}${gflop} [${section.id}]`;
+  if (section.status !== 'ok') return [head, `${section.status} (${section.reason ?? 'no reason given'})`];
+  const notes = (section.notes ?? []).map((n) => `note: ${n}`);
+  return [head, ...formatTable(section), ...notes];
+}
+
+function versionText(versions: Record<string, string> | undefined): string {
+  return Object.entries(versions ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+/** The human-readable report: machine, engines with versions, then one table per section. */
+export function formatReport(report: BenchReport): string {
+  const m = report.machine;
+  const busy = m.loadAverageAtStart > 0.5 ? ' (the machine was busy: timings are noisy)' : '';
+  const lines = [
+    `inception bench: ${report.model.name}, ${report.model.classes} classes, ${report.model.params.toLocaleString('en-US')} params; ${report.options.threads} threads per engine${report.options.quick ? '; --quick' : ''}`,
+    `machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(' ')}), ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average at start ${m.loadAverageAtStart.toFixed(2)}${busy}`,
+    `FLOPs: ${report.model.flopConvention}; forward ${Object.entries(report.model.forwardGflopPerImage)
+      .map(([size, g]) => `${g.toFixed(3)} GFLOP/image at ${size}`)
+      .join(', ')}`,
+    `times: median of the timed steps after warm-up; "vs ${report.referenceEngine}" = engine's time / ${report.referenceEngine}'s time (above 1: ${report.referenceEngine} is faster)`,
+    'engines:',
+  ];
+  const width = Math.max(...report.engines.map((e) => e.label.length));
+  for (const e of report.engines) {
+    const detail =
+      e.status === 'ok'
+        ? `${versionText(e.versions)}${e.threads ? `; ${e.threads} thread${e.threads > 1 ? 's' : ''}` : ''}${e.notes?.length ? `; ${e.notes.join('; ')}` : ''}`
+        : `missing (${e.reason})`;
+    lines.push(`  ${e.label.padEnd(width)}  ${detail}`);
+  }
+  for (const section of report.sections) lines.push('', ...formatSection(section));
+  lines.push('', `finished in ${report.durationSeconds.toFixed(0)} s`);
+  return lines.join('\n');
+}

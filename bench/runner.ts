@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { ENGINES, REFERENCE_ENGINE } from './engines';
+import { FLOP_CONVENTION } from './flops';
+import { describeMachine, type Machine } from './machine';
+import { BENCH_MODEL, forwardFlops } from './model_section';
+import { SECTIONS } from './sections';
+import type { BenchContext, Section, SectionReport } from './types';
+
+export interface BenchOptions {
+  /** Section ids or id prefixes (`infer`, `train`); all when empty. */
+  only?: string[];
+  quick?: boolean;
+  reps?: number;
+  /** Threads per engine; default: all cores. */
+  threads?: number;
+  /** Longest one engine process may run (ms). Default 10 minutes. */
+  childTimeoutMs?: number;
+  /** Progress lines for humans. */
+  log?: (message: string) => void;
+}
+
+export interface EngineSummary {
+  id: string;
+  label: string;
+  status: 'ok' | 'missing';
+  reason?: string;
+  versions?: Record<string, string>;
+  threads?: number;
+  notes?: string[];
+}
+
+export interface BenchReport {
+  tool: 'inception bench';
+  startedAt: string;
+  durationSeconds: number;
+  machine: Machine;
+  options: { quick: boolean; reps: number | null; threads: number; only: string[] | null };
+  model: {
+    name: string;
+    classes: number;
+    params: number;
+    forwardGflopPerImage: Record<string, number>;
+    flopConvention: string;
+  };
+  /** Every ratio is this engine's time over the row's: above 1 means it is faster. */
+  referenceEngine: string;
+  engines: EngineSummary[];
+  sections: SectionReport[];
+}
+
+const matches = (section: Section, name: string) => section.id === name || section.id.startsWith(`${name}-`);
+
+/** The sections `only` names (ids or prefixes), in SECTIONS order; an unknown name is an error listing the known. */
+export function selectSections(only?: string[]): Section[] {
+  if (!only?.length) return SECTIONS;
+  for (const name of only) {
+    if (!SECTIONS.some((s) => matches(s, name))) {
+      throw new Error(
+        `unknown section ${JSON.stringify(name)}; known: ${SECTIONS.map((s) => s.id).join(', ')}`,
+      );
+    }
+  }
+  return SECTIONS.filter((s) => only.some((name) => matches(s, name)));
+}
+
+/**
+ * Runs the selected sections one after another (never in parallel: the engines share the cores) and
+ * returns one report. Under `quick`, sections marked slow are skipped unless named in `only`.
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const started = Date.now();
+  const sections = selectSections(options.only);
+  const machine = describeMachine();
+  const threads = options.threads ?? machine.cores;
+  const tmpDir = mkdtempSync(join(os.tmpdir(), 'inception-bench-'));
+  const memo = new Map<string, Promise<unknown>>();
+  const ctx: BenchContext = {
+    threads,
+    quick: options.quick ?? false,
+    reps: options.reps,
+    tmpDir,
+    childTimeoutMs: options.childTimeoutMs ?? 600_000,
+    log: options.log ?? (() => {}),
+    once<T>(key: string, make: () => Promise<T>): Promise<T> {
+      if (!memo.has(key)) memo.set(key, make());
+      return memo.get(key) as Promise<T>;
+    },
+  };
+  try {
+    const reports: SectionReport[] = [];
+    for (const section of sections) {
+      const named = options.only?.includes(section.id) ?? false;
+      if (ctx.quick && section.slow && !named) {
+        const reason = 'slow: left out of --quick';
+        reports.push({
+          id: section.id,
+          title: section.title,
+          status: 'skipped',
+          reason,
+          columns: [],
+          rows: [],
+        });
+        continue;
+      }
+      ctx.log(`section ${section.id}: ${section.title}`);
+      reports.push(await section.run(ctx));
+    }
+    const engines: EngineSummary[] = [];
+    for (const engine of ENGINES) {
+      const { id, label } = engine;
+      const { ok, ...probe } = await engine.probe(ctx);
+      engines.push({ id, label, status: ok ? 'ok' : 'missing', ...probe });
+    }
+    const sizes = [224, 32];
+    const flops = await Promise.all(sizes.map((s) => forwardFlops(s, ctx)));
+    return {
+      tool: 'inception bench',
+      startedAt: new Date(started).toISOString(),
+      durationSeconds: (Date.now() - started) / 1000,
+      machine,
+      options: { quick: ctx.quick, reps: options.reps ?? null, threads, only: options.only ?? null },
+      model: {
+        name: BENCH_MODEL.model,
+        classes: BENCH_MODEL.classes,
+        params: flops[0].params,
+        forwardGflopPerImage: Object.fromEntries(sizes.map((s, i) => [`${s}x${s}`, flops[i].flops / 1e9])),
+        flopConvention: FLOP_CONVENTION,
+      },
+      referenceEngine: REFERENCE_ENGINE,
+      engines,
+      sections: reports,
+    };
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+}

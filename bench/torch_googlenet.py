@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""PyTorch twin of inception-net's default googlenet, timed for `inception bench`.
+
+Same architecture as src/models/googlenet.ts (the Keras notebook's network: conv+ReLU everywhere, no BN,
+no LRN, no auxiliary heads, `same` padding, global average pool, dropout 0.5, dense softmax head), so the
+same FLOPs and the same 5,983,802 parameters at 10 classes. Weights are random: only speed is measured.
+
+Speaks JSON on stdout, one document per call:
+  --probe                             versions, or {"ok": false, "reason": ...}
+  --mode infer|train --size N --batch B --layout nchw|channels_last --threads T --warmup W --reps R
+                                      {"ok": true, "times_ms": [...], "peak_rss_bytes": ..., ...}
+  --export-onnx PATH --size N         writes an ONNX model (NCHW input "input", dynamic batch)
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+
+def fail(reason):
+    print(json.dumps({"ok": False, "reason": reason}))
+    sys.exit(0)
+
+
+try:
+    import torch
+    from torch import nn
+except Exception as e:  # noqa: BLE001 - any import failure means "torch missing"
+    fail(f"import torch failed: {type(e).__name__}: {e}".splitlines()[0])
+
+# [name, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj], as INCEPTION_TABLE in src/models/googlenet.ts.
+INCEPTION_TABLE = [
+    [("3a", 64, 96, 128, 16, 32, 32), ("3b", 128, 128, 192, 32, 96, 64)],
+    [
+        ("4a", 192, 96, 208, 16, 48, 64),
+        ("4b", 160, 112, 224, 24, 64, 64),
+        ("4c", 128, 128, 256, 24, 64, 64),
+        ("4d", 112, 144, 288, 32, 64, 64),
+        ("4e", 256, 160, 320, 32, 128, 128),
+    ],
+    [("5a", 256, 160, 320, 32, 128, 128), ("5b", 384, 192, 384, 48, 128, 128)],
+]
+
+
+def conv_relu(cin, cout, k, stride=1):
+    # Odd kernels with padding k//2 give tfjs `same` output shapes (and its FLOPs) at stride 1 and 2.
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2), nn.ReLU(inplace=True))
+
+
+def max_pool(stride):
+    return nn.MaxPool2d(3, stride, 1)
+
+
+class Inception(nn.Module):
+    def __init__(self, cin, f1, f3r, f3, f5r, f5, fp):
+        super().__init__()
+        self.b1 = conv_relu(cin, f1, 1)
+        self.b2 = nn.Sequential(conv_relu(cin, f3r, 1), conv_relu(f3r, f3, 3))
+        self.b3 = nn.Sequential(conv_relu(cin, f5r, 1), conv_relu(f5r, f5, 5))
+        self.b4 = nn.Sequential(max_pool(1), conv_relu(cin, fp, 1))
+        self.out_channels = f1 + f3 + f5 + fp
+
+    def forward(self, x):
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+
+def googlenet(num_classes=10):
+    layers = [conv_relu(3, 64, 7, 2), max_pool(2), conv_relu(64, 64, 1), conv_relu(64, 192, 3), max_pool(2)]
+    cin = 192
+    for i, stage in enumerate(INCEPTION_TABLE):
+        for _, *filters in stage:
+            module = Inception(cin, *filters)
+            layers.append(module)
+            cin = module.out_channels
+        if i < len(INCEPTION_TABLE) - 1:
+            layers.append(max_pool(2))
+    # Logits here; training applies log-softmax inside the loss, inference the softmax, as tfjs does.
+    head = [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5), nn.Linear(cin, num_classes)]
+    return nn.Sequential(*layers, *head)
+
+
+def peak_rss_bytes():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def versions():
+    return {"torch": torch.__version__, "python": platform.python_version()}
+
+
+def measure(args):
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    memory_format = torch.channels_last if args.layout == "channels_last" else torch.contiguous_format
+    model = googlenet(args.classes).to(memory_format=memory_format)
+    params = sum(p.numel() for p in model.parameters())
+    x = torch.randn(args.batch, 3, args.size, args.size).to(memory_format=memory_format)
+    if args.mode == "infer":
+        model.eval()
+
+        def step():
+            with torch.no_grad():
+                torch.softmax(model(x), 1)
+
+    else:
+        model.train()
+        labels = torch.randint(0, args.classes, (args.batch,))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), labels)
+            loss.backward()
+            optimizer.step()
+            loss.item()
+
+    for _ in range(args.warmup):
+        step()
+    times = []
+    for _ in range(args.reps):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "ok": True,
+        "times_ms": times,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "threads": torch.get_num_threads(),
+        "params": params,
+        "versions": versions(),
+    }
+
+
+def export_onnx(args):
+    model = googlenet(args.classes).eval()
+    x = torch.randn(1, 3, args.size, args.size)
+    tmp = args.export_onnx + ".tmp"
+    torch.onnx.export(
+        model,
+        x,
+        tmp,
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=13,
+    )
+    os.replace(tmp, args.export_onnx)
+    return {"ok": True, "path": args.export_onnx, "versions": versions()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--probe", action="store_true")
+    p.add_argument("--export-onnx", metavar="PATH")
+    p.add_argument("--mode", choices=["infer", "train"])
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--layout", choices=["nchw", "channels_last"], default="nchw")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--reps", type=int, default=5)
+    args = p.parse_args()
+    try:
+        if args.probe:
+            result = {"ok": True, "params": sum(p.numel() for p in googlenet(args.classes).parameters())}
+            result["versions"] = versions()
+        elif args.export_onnx:
+            result = export_onnx(args)
+        elif args.mode:
+            result = measure(args)
+        else:
+            p.error("one of --probe, --export-onnx, --mode is required")
+    except Exception as e:  # noqa: BLE001 - reported to the bench as a failed engine, one line
+        fail(f"{type(e).__name__}: {e}".splitlines()[0])
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

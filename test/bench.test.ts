@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { externalSection } from '../bench/external_section';
+import { forwardFlopsPerImage } from '../bench/flops';
+import { formatTable } from '../bench/report';
+import type { BenchContext } from '../bench/types';
+import { tf } from '../src/index';
+
+const MAIN = join(__dirname, '..', 'src', 'cli', 'main.js');
+
+function bench(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [MAIN, 'bench', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, INCEPTION_BACKEND: 'cpu', ...env },
+    timeout: 120_000,
+  });
+}
+
+test('bench --quick --json: one JSON document, every engine accounted for, missing peers say why', () => {
+  // A Python that does not exist: both PyTorch rows must come out missing, not faked.
+  const run = bench(['--quick', '--json', '--only', 'train-32-b128', '--reps', '1'], {
+    INCEPTION_BENCH_PYTHON: '/nonexistent/python3',
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const report = JSON.parse(run.stdout);
+  assert.equal(report.tool, 'inception bench');
+  assert.equal(report.model.params, 5_983_802);
+  assert.ok(report.machine.cores >= 1 && report.options.threads >= 1);
+  assert.deepEqual(
+    report.engines.map((e: { id: string }) => e.id),
+    ['onednn', 'tfjs-cpu', 'tfjs-wasm', 'onnxruntime', 'torch-nchw', 'torch-channels-last'],
+  );
+  for (const engine of report.engines) {
+    assert.ok(['ok', 'missing'].includes(engine.status), engine.id);
+    if (engine.status === 'missing') assert.ok(engine.reason.length > 0, engine.id);
+  }
+  assert.equal(report.sections.length, 1);
+  const [section] = report.sections;
+  assert.equal(section.id, 'train-32-b128');
+  assert.deepEqual(section.workload, {
+    mode: 'training',
+    model: 'googlenet',
+    classes: 10,
+    size: 32,
+    batch: 128,
+  });
+  // Training: onednn and the two PyTorch layouts; wasm, cpu and onnxruntime cannot or do not train here.
+  const rows = Object.fromEntries(section.rows.map((r: { id: string }) => [r.id, r]));
+  assert.deepEqual(Object.keys(rows), ['onednn', 'torch-nchw', 'torch-channels-last']);
+  for (const id of ['torch-nchw', 'torch-channels-last']) {
+    assert.equal(rows[id].status, 'missing');
+    assert.match(rows[id].reason, /nonexistent\/python3/);
+    assert.equal(rows[id].msPerImage, undefined);
+  }
+  const onednn = rows.onednn;
+  if (onednn.status === 'ok') {
+    assert.equal(onednn.timesMs.length, 1);
+    assert.ok(onednn.msPerImage > 0 && onednn.gflops > 0 && onednn.peakRssMiB > 0);
+    assert.equal(onednn.ratio, 1);
+  } else {
+    assert.ok(['missing', 'failed'].includes(onednn.status) && onednn.reason, JSON.stringify(onednn));
+  }
+});
+
+test('bench rejects an unknown section with a usage error', () => {
+  const run = bench(['--only', 'no-such-section']);
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /unknown section "no-such-section"; known: infer-224-b1/);
+  assert.equal(run.stdout, '');
+});
+
+test('a section whose file is not in the build shows as missing', async () => {
+  const section = externalSection('later', 'not written yet', 'no_such_section_file');
+  const report = await section.run({} as BenchContext);
+  assert.equal(report.status, 'missing');
+  assert.match(report.reason ?? '', /bench\/no_such_section_file\.ts is not in this build/);
+});
+
+test('FLOPs: 2 x MACs of conv and dense layers, counted from the layers', () => {
+  const input = tf.input({ shape: [8, 8, 3] });
+  const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }).apply(input);
+  const flat = tf.layers.flatten().apply(conv);
+  const dense = tf.layers.dense({ units: 5 }).apply(flat) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: dense });
+  // conv: 4x4 outputs x 4 filters x 3x3x3 taps; dense: 64 x 5.
+  assert.equal(forwardFlopsPerImage(model), 2 * (4 * 4 * 4 * 27 + 64 * 5));
+  model.dispose();
+});
+
+test('report tables print missing rows with their reason', () => {
+  const lines = formatTable({
+    id: 's',
+    title: 't',
+    status: 'ok',
+    columns: [
+      { key: 'engine', label: 'engine' },
+      { key: 'ms', label: 'ms' },
+    ],
+    rows: [
+      { engine: 'fast', status: 'ok', ms: 12.345 },
+      { engine: 'gone', status: 'missing', reason: 'not installed' },
+    ],
+  });
+  assert.deepEqual(lines, ['engine    ms', 'fast    12.3', 'gone    missing (not installed)']);
+});
