@@ -12,8 +12,8 @@ const COLUMNS: Column[] = [
   { key: 'msPerImage', label: 'ms/image' },
   { key: 'imagesPerSecond', label: 'images/s' },
   { key: 'gflops', label: 'GFLOP/s' },
-  { key: 'ratio', label: `vs ${REFERENCE_ENGINE}` },
-  { key: 'peakRssMiB', label: 'peak RSS MiB' },
+  { key: 'ratio', label: `vs ${REFERENCE_ENGINE}`, digits: 2 },
+  { key: 'peakRssMiB', label: 'peak RSS MiB', digits: 0 },
   { key: 'threads', label: 'threads' },
   { key: 'reps', label: 'reps' },
 ];

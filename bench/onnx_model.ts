@@ -1,23 +1,66 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeTorch, runTorchScript } from './engines/pytorch';
 import type { BenchContext } from './types';
 
 export type OnnxModel = { ok: true; path: string; source: string } | { ok: false; reason: string };
 
+/** The project's own exporter (src/export/onnx.ts), once it is part of the build. */
+const PROJECT_EXPORTER = join(__dirname, '..', 'src', 'export', 'onnx.js');
+
+/** Exports the benchmarked tfjs model itself with the project's exporter (NHWC input, random weights). */
+async function projectExport(size: number, classes: number, path: string): Promise<void> {
+  const { exportOnnx } = require(PROJECT_EXPORTER);
+  const { buildModel } = await import('../src/models/registry');
+  const inputShape: [number, number, number] = [size, size, 3];
+  const model = buildModel('googlenet', { inputShape, numClasses: classes });
+  try {
+    const labels = Array.from({ length: classes }, (_, i) => `class_${i}`);
+    const preprocessing = { inputShape, mean: [0, 0, 0], std: [1, 1, 1], resize: 'fill' };
+    await exportOnnx(model, { model: 'googlenet', widthMultiplier: 1, labels, preprocessing }, path);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** `torch.onnx.export` of the PyTorch twin in bench/torch_googlenet.py: same layers and FLOPs, NCHW input. */
+async function torchExport(
+  size: number,
+  classes: number,
+  path: string,
+  ctx: BenchContext,
+): Promise<OnnxModel> {
+  const torch = await probeTorch(ctx);
+  if (!torch.ok) return { ok: false, reason: `no ONNX model to run (${torch.reason})` };
+  const args = ['--export-onnx', path, '--size', String(size), '--classes', String(classes)];
+  const answer = await runTorchScript(args, ctx);
+  if (!answer.ok) return { ok: false, reason: `ONNX export failed: ${answer.reason}` };
+  return {
+    ok: true,
+    path,
+    source: 'torch.onnx.export of the PyTorch twin bench/torch_googlenet.py (opset 13)',
+  };
+}
+
 /**
- * An ONNX file of the benchmarked network at `size`x`size`, made once per run in the scratch folder.
- * Until the project exports ONNX itself (src/export/onnx.ts), it is `torch.onnx.export` of the PyTorch twin
- * in bench/torch_googlenet.py: the same layers and FLOPs (opset 13, NCHW input, dynamic batch), random weights.
+ * An ONNX file of the benchmarked network at `size`x`size`, made once per run in the scratch folder: the
+ * project's own export of the tfjs model when the build has one, else the PyTorch twin's export.
  */
 export function onnxModel(size: number, classes: number, ctx: BenchContext): Promise<OnnxModel> {
   return ctx.once(`onnx:${size}:${classes}`, async () => {
-    const torch = await probeTorch(ctx);
-    if (!torch.ok) return { ok: false, reason: `no ONNX model to run (${torch.reason})` };
     const path = join(ctx.tmpDir, `googlenet-${size}-${classes}.onnx`);
+    let fallback = '';
+    if (existsSync(PROJECT_EXPORTER)) {
+      ctx.log(`exporting googlenet to ONNX at ${size}x${size} (src/export/onnx.ts)`);
+      try {
+        await projectExport(size, classes, path);
+        return { ok: true, path, source: 'the project exporter src/export/onnx.ts (opset 13)' };
+      } catch (e) {
+        fallback = ` (src/export/onnx.ts failed: ${(e as Error).message.split('\n')[0]})`;
+      }
+    }
     ctx.log(`exporting the PyTorch twin to ONNX at ${size}x${size}`);
-    const args = ['--export-onnx', path, '--size', String(size), '--classes', String(classes)];
-    const answer = await runTorchScript(args, ctx);
-    if (!answer.ok) return { ok: false, reason: `ONNX export failed: ${answer.reason}` };
-    return { ok: true, path, source: 'torch.onnx.export of bench/torch_googlenet.py (opset 13)' };
+    const model = await torchExport(size, classes, path, ctx);
+    return model.ok ? { ...model, source: model.source + fallback } : model;
   });
 }

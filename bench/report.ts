@@ -2,9 +2,10 @@ import type { BenchReport } from './runner';
 import type { SectionReport } from './types';
 
 /** Numbers with the digits that matter at their size; absent values as a dash. */
-export function formatCell(value: unknown): string {
+export function formatCell(value: unknown, digits?: number): string {
   if (value === null || value === undefined) return '—';
   if (typeof value !== 'number') return String(value);
+  if (digits !== undefined) return value.toFixed(digits);
   if (Number.isInteger(value)) return String(value);
   const abs = Math.abs(value);
   return value.toFixed(abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
@@ -15,7 +16,9 @@ export function formatTable(section: SectionReport): string[] {
   const { columns, rows } = section;
   if (!columns.length) return [];
   const cells = rows.map((row) =>
-    row.status === undefined || row.status === 'ok' ? columns.map((c) => formatCell(row[c.key])) : null,
+    row.status === undefined || row.status === 'ok'
+      ? columns.map((c) => formatCell(row[c.key], c.digits))
+      : null,
   );
   const widths = columns.map((c, i) =>
     Math.max(

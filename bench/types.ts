@@ -59,6 +59,8 @@ export type SectionStatus = 'ok' | 'missing' | 'skipped' | 'failed';
 export interface Column {
   key: string;
   label: string;
+  /** Fixed decimals for numbers; default: by magnitude (0 from 100 up, 1 from 10, else 2). */
+  digits?: number;
 }
 
 /**
