@@ -41,6 +41,8 @@ function planFor(ctx: BenchContext, heavy: boolean): Plan {
 async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ctx: BenchContext, id: string) {
   const base = { engine: engine.label, id: engine.id };
   const heavy = engine.heavy?.(w) ?? false;
+  if (ctx.engines && !ctx.engines.includes(engine.id))
+    return { ...base, status: 'skipped', reason: 'not in --engines' };
   if (ctx.quick && heavy) return { ...base, status: 'skipped', reason: 'slow: left out of --quick' };
   const probe = await engine.probe(ctx);
   if (!probe.ok) return { ...base, status: 'missing', reason: probe.reason };

@@ -48,7 +48,10 @@ function formatSection(section: SectionReport): string[] {
     typeof section.gflopPerImage === 'number' ? ` (${section.gflopPerImage.toFixed(2)} GFLOP/image)` : '';
   const head = `== ${section.title}${gflop} [${section.id}]`;
   if (section.status !== 'ok') return [head, `${section.status} (${section.reason ?? 'no reason given'})`];
-  const notes = (section.notes ?? []).map((n) => `note: ${n}`);
+  const rowNotes = section.rows.flatMap((row) =>
+    Array.isArray(row.notes) ? row.notes.map((n) => `note (${row[section.columns[0].key]}): ${n}`) : [],
+  );
+  const notes = [...(section.notes ?? []).map((n) => `note: ${n}`), ...rowNotes];
   return [head, ...formatTable(section), ...notes];
 }
 
@@ -76,7 +79,7 @@ export function formatReport(report: BenchReport): string {
     const detail =
       e.status === 'ok'
         ? `${versionText(e.versions)}${e.threads ? `; ${e.threads} thread${e.threads > 1 ? 's' : ''}` : ''}${e.notes?.length ? `; ${e.notes.join('; ')}` : ''}`
-        : `missing (${e.reason})`;
+        : `${e.status} (${e.reason})`;
     lines.push(`  ${e.label.padEnd(width)}  ${detail}`);
   }
   for (const section of report.sections) lines.push('', ...formatSection(section));

@@ -12,6 +12,8 @@ export interface BenchOptions {
   /** Section ids or id prefixes (`infer`, `train`); all when empty. */
   only?: string[];
   quick?: boolean;
+  /** Engine ids to measure; all when empty. */
+  engines?: string[];
   reps?: number;
   /** Threads per engine; default: all cores. */
   threads?: number;
@@ -24,7 +26,7 @@ export interface BenchOptions {
 export interface EngineSummary {
   id: string;
   label: string;
-  status: 'ok' | 'missing';
+  status: 'ok' | 'missing' | 'skipped';
   reason?: string;
   versions?: Record<string, string>;
   threads?: number;
@@ -36,7 +38,13 @@ export interface BenchReport {
   startedAt: string;
   durationSeconds: number;
   machine: Machine;
-  options: { quick: boolean; reps: number | null; threads: number; only: string[] | null };
+  options: {
+    quick: boolean;
+    reps: number | null;
+    threads: number;
+    only: string[] | null;
+    engines: string[] | null;
+  };
   model: {
     name: string;
     classes: number;
@@ -65,6 +73,15 @@ export function selectSections(only?: string[]): Section[] {
   return SECTIONS.filter((s) => only.some((name) => matches(s, name)));
 }
 
+/** Throws on an engine id that is not in ENGINES, listing the known ones. */
+export function checkEngines(engines?: string[]): void {
+  for (const id of engines ?? []) {
+    if (!ENGINES.some((e) => e.id === id)) {
+      throw new Error(`unknown engine ${JSON.stringify(id)}; known: ${ENGINES.map((e) => e.id).join(', ')}`);
+    }
+  }
+}
+
 /**
  * Runs the selected sections one after another (never in parallel: the engines share the cores) and
  * returns one report. Under `quick`, sections marked slow are skipped unless named in `only`.
@@ -72,6 +89,7 @@ export function selectSections(only?: string[]): Section[] {
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
   const started = Date.now();
   const sections = selectSections(options.only);
+  checkEngines(options.engines);
   const machine = describeMachine();
   const threads = options.threads ?? machine.cores;
   const tmpDir = mkdtempSync(join(os.tmpdir(), 'inception-bench-'));
@@ -79,6 +97,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const ctx: BenchContext = {
     threads,
     quick: options.quick ?? false,
+    engines: options.engines?.length ? options.engines : undefined,
     reps: options.reps,
     tmpDir,
     childTimeoutMs: options.childTimeoutMs ?? 600_000,
@@ -110,6 +129,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     const engines: EngineSummary[] = [];
     for (const engine of ENGINES) {
       const { id, label } = engine;
+      if (ctx.engines && !ctx.engines.includes(id)) {
+        engines.push({ id, label, status: 'skipped', reason: 'not in --engines' });
+        continue;
+      }
       const { ok, ...probe } = await engine.probe(ctx);
       engines.push({ id, label, status: ok ? 'ok' : 'missing', ...probe });
     }
@@ -120,7 +143,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       startedAt: new Date(started).toISOString(),
       durationSeconds: (Date.now() - started) / 1000,
       machine,
-      options: { quick: ctx.quick, reps: options.reps ?? null, threads, only: options.only ?? null },
+      options: {
+        quick: ctx.quick,
+        reps: options.reps ?? null,
+        threads,
+        only: options.only ?? null,
+        engines: options.engines ?? null,
+      },
       model: {
         name: BENCH_MODEL.model,
         classes: BENCH_MODEL.classes,

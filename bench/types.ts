@@ -84,6 +84,8 @@ export interface BenchContext {
   threads: number;
   /** Smoke run: fewer reps, slow configurations skipped. */
   quick: boolean;
+  /** Engine ids to measure (--engines); undefined: all. */
+  engines?: string[];
   /** Timed repetitions asked for with --reps, else undefined (each section's default). */
   reps?: number;
   /** A scratch folder for this run, removed at the end. */

@@ -1,11 +1,13 @@
+import { ENGINES } from '../../bench/engines';
 import { formatReport } from '../../bench/report';
-import { runBench, selectSections } from '../../bench/runner';
+import { checkEngines, runBench, selectSections } from '../../bench/runner';
 import { SECTIONS } from '../../bench/sections';
 import { intFlag, parse, UsageError } from './args';
 
 export const summary = 'measure speed side by side: onednn, tfjs cpu/wasm, onnxruntime, PyTorch';
 
-const HELP = `usage: inception bench [--json] [--quick] [--only SECTION,...] [--reps N] [--threads N]
+const HELP = `usage: inception bench [--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N]
+                       [--threads N]
 
 Times the default googlenet (10 classes) on every engine, one engine process after another: the median of
 the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine's time over onednn's
@@ -15,6 +17,8 @@ the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine
   --quick         smoke run: 1 warm-up + 2 timed steps, slow configurations skipped
   --only LIST     sections to run, by id or prefix (infer, train):
                   ${SECTIONS.map((s) => s.id).join(', ')}
+  --engines LIST  engines to measure (the others show as skipped):
+                  ${ENGINES.map((e) => e.id).join(', ')}
   --reps N        timed steps per measurement (default 5, 3 for slow engines)
   --threads N     threads for every engine (default: all cores)
 
@@ -25,6 +29,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     json: { type: 'boolean' },
     quick: { type: 'boolean' },
     only: { type: 'string' },
+    engines: { type: 'string' },
     reps: { type: 'string' },
     threads: { type: 'string' },
   });
@@ -32,15 +37,24 @@ export async function run(argv: string[]): Promise<number | undefined> {
     console.log(HELP);
     return 0;
   }
-  const only = values.only === undefined ? undefined : (values.only as string).split(',').filter(Boolean);
+  const list = (value: unknown) =>
+    value === undefined ? undefined : String(value).split(',').filter(Boolean);
+  const only = list(values.only);
+  const engines = list(values.engines);
   try {
     selectSections(only);
   } catch (e) {
     throw new UsageError(`--only: ${(e as Error).message}`);
   }
+  try {
+    checkEngines(engines);
+  } catch (e) {
+    throw new UsageError(`--engines: ${(e as Error).message}`);
+  }
   const report = await runBench({
     only,
     quick: values.quick ?? false,
+    engines,
     reps: values.reps === undefined ? undefined : intFlag('reps', values.reps, 5),
     threads: values.threads === undefined ? undefined : intFlag('threads', values.threads, 1),
     log: (message) => process.stderr.write(`bench: ${message}\n`),
