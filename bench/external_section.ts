@@ -7,13 +7,13 @@ import type { BenchContext, Section, SectionReport } from './types';
  * `run(ctx: BenchContext): Promise<Partial<SectionReport>>` (a table: columns and rows; see types.ts).
  * While the file is not in the build (its branch not merged yet) the section reports itself missing.
  */
-export function externalSection(id: string, title: string, file: string): Section {
+export function externalSection(id: string, title: string, file: string, dir = __dirname): Section {
   return {
     id,
     title,
     async run(ctx: BenchContext): Promise<SectionReport> {
       const empty = { id, title, columns: [], rows: [] };
-      const path = join(__dirname, `${file}.js`);
+      const path = join(dir, `${file}.js`);
       if (!existsSync(path))
         return { ...empty, status: 'missing', reason: `bench/${file}.ts is not in this build` };
       try {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { externalSection } from '../bench/external_section';
@@ -76,6 +78,22 @@ test('a section whose file is not in the build shows as missing', async () => {
   const report = await section.run({} as BenchContext);
   assert.equal(report.status, 'missing');
   assert.match(report.reason ?? '', /bench\/no_such_section_file\.ts is not in this build/);
+});
+
+test('a section file in the build runs and hands back its table', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-section-'));
+  writeFileSync(
+    join(dir, 'fake_load.js'),
+    `exports.run = async (ctx) => ({ columns: [{ key: 'what', label: 'what' }], rows: [{ what: ctx.threads }] });`,
+  );
+  const report = await externalSection('fake', 'a fake section', 'fake_load', dir).run({
+    threads: 7,
+  } as BenchContext);
+  rmSync(dir, { recursive: true });
+  assert.equal(report.status, 'ok');
+  assert.equal(report.id, 'fake');
+  assert.deepEqual(report.rows, [{ what: 7 }]);
+  assert.deepEqual(formatTable(report), ['what', '7']);
 });
 
 test('FLOPs: 2 x MACs of conv and dense layers, counted from the layers', () => {
