@@ -6,6 +6,7 @@ import { FLOP_CONVENTION } from './flops';
 import { describeMachine, type Machine } from './machine';
 import { BENCH_MODEL, forwardFlops } from './model_section';
 import { SECTIONS } from './sections';
+import { checkTargets } from './targets';
 import type { BenchContext, Section, SectionReport } from './types';
 
 export interface BenchOptions {
@@ -56,6 +57,8 @@ export interface BenchReport {
   referenceEngine: string;
   engines: EngineSummary[];
   sections: SectionReport[];
+  /** Issue 3's goals read off the sections' rows. */
+  targets: SectionReport;
 }
 
 const matches = (section: Section, name: string) => section.id === name || section.id.startsWith(`${name}-`);
@@ -160,6 +163,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       referenceEngine: REFERENCE_ENGINE,
       engines,
       sections: reports,
+      targets: checkTargets(reports),
     };
   } finally {
     rmSync(tmpDir, { recursive: true, force: true });

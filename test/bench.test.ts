@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { externalSection } from '../bench/external_section';
 import { forwardFlopsPerImage } from '../bench/flops';
 import { formatTable } from '../bench/report';
+import { checkTargets } from '../bench/targets';
 import type { BenchContext } from '../bench/types';
 import { tf } from '../src/index';
 
@@ -39,6 +40,7 @@ test('bench --quick --json: one JSON document, every engine accounted for, missi
     if (engine.status === 'missing') assert.ok(engine.reason.length > 0, engine.id);
   }
   assert.equal(report.sections.length, 1);
+  assert.equal(report.targets.rows.length, 7);
   const [section] = report.sections;
   assert.equal(section.id, 'train-32-b128');
   assert.deepEqual(section.workload, {
@@ -122,4 +124,37 @@ test('report tables print missing rows with their reason', () => {
     ],
   });
   assert.deepEqual(lines, ['engine    ms', 'fast    12.3', 'gone    missing (not installed)']);
+});
+
+test("targets compare onednn with PyTorch's faster layout and say which were not run", () => {
+  const rows = [
+    { id: 'onednn', engine: 'tfjs onednn', status: 'ok', msPerStep: 100, peakRssMiB: 600 },
+    { id: 'torch-nchw', engine: 'PyTorch NCHW', status: 'ok', msPerStep: 120, peakRssMiB: 500 },
+    {
+      id: 'torch-channels-last',
+      engine: 'PyTorch channels_last',
+      status: 'ok',
+      msPerStep: 90,
+      peakRssMiB: 450,
+    },
+  ];
+  const section = (id: string, r: typeof rows) => ({
+    id,
+    title: id,
+    status: 'ok' as const,
+    columns: [],
+    rows: r,
+  });
+  const targets = checkTargets([
+    section('train-224-b32', rows),
+    section('infer-224-b8', rows.slice(0, 1)),
+  ]).rows;
+  const byName = Object.fromEntries(targets.map((t) => [t.target, t]));
+  assert.equal(byName['train-224-b32: speed vs torch'].peer, 'PyTorch channels_last');
+  assert.equal(byName['train-224-b32: speed vs torch'].value, 0.9);
+  assert.equal(byName['train-224-b32: speed vs torch'].verdict, 'missed');
+  assert.equal(byName['train-224-b32: rss vs torch'].value, 600 / 450);
+  assert.equal(byName['train-224-b32: rss vs torch'].verdict, 'met');
+  assert.equal(byName['infer-224-b8: speed vs onnxruntime'].status, 'skipped');
+  assert.equal(byName['train-224-b8: speed vs torch'].reason, 'section not run');
 });
