@@ -82,7 +82,8 @@ export function formatReport(report: BenchReport): string {
         : `${e.status} (${e.reason})`;
     lines.push(`  ${e.label.padEnd(width)}  ${detail}`);
   }
-  for (const section of [...report.sections, report.targets]) lines.push('', ...formatSection(section));
+  const tables = report.targets.rows.length ? [...report.sections, report.targets] : report.sections;
+  for (const section of tables) lines.push('', ...formatSection(section));
   lines.push('', `finished in ${report.durationSeconds.toFixed(0)} s`);
   return lines.join('\n');
 }
