@@ -1,11 +1,9 @@
+import { BENCH_MODEL, buildBenchModel, type ModelSpec, specKey } from './bench_model';
 import { ENGINES, REFERENCE_ENGINE } from './engines';
 import type { Engine } from './engines/engine';
 import { forwardFlopsPerImage, TRAINING_FLOP_FACTOR } from './flops';
 import { median } from './timing';
 import type { BenchContext, Column, Mode, Plan, Section, SectionReport, Workload } from './types';
-
-/** The model every measurement uses: the notebook's googlenet with 10 classes. */
-export const BENCH_MODEL = { model: 'googlenet', classes: 10 } as const;
 
 const COLUMNS: Column[] = [
   { key: 'engine', label: 'engine' },
@@ -18,14 +16,10 @@ const COLUMNS: Column[] = [
   { key: 'reps', label: 'reps' },
 ];
 
-/** Forward FLOPs per image at `size`, counted once per run on the tfjs model itself. */
-export function forwardFlops(size: number, ctx: BenchContext): Promise<{ flops: number; params: number }> {
-  return ctx.once(`flops:${size}`, async () => {
-    const { buildModel } = await import('../src/models/registry');
-    const model = buildModel(BENCH_MODEL.model, {
-      inputShape: [size, size, 3],
-      numClasses: BENCH_MODEL.classes,
-    });
+/** Forward FLOPs per image and parameters, counted once per run on the tfjs model itself. */
+export function forwardFlops(spec: ModelSpec, ctx: BenchContext): Promise<{ flops: number; params: number }> {
+  return ctx.once(`flops:${specKey(spec)}`, async () => {
+    const model = await buildBenchModel(spec);
     const result = { flops: forwardFlopsPerImage(model), params: model.countParams() };
     model.dispose();
     return result;
@@ -49,7 +43,7 @@ async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ct
   const plan = planFor(ctx, heavy);
   ctx.log(`${id}: ${engine.label} (${plan.warmup} warm-up + ${plan.reps} timed steps)`);
   const result = await engine.measure(w, plan, ctx);
-  if (!result.ok) return { ...base, status: 'failed', reason: result.reason };
+  if (!result.ok) return { ...base, status: result.missing ? 'missing' : 'failed', reason: result.reason };
   const msPerStep = median(result.timesMs);
   const imagesPerSecond = (1000 * w.batch) / msPerStep;
   return {
@@ -87,8 +81,8 @@ export function modelSection(
     title,
     slow: options.slow,
     async run(ctx: BenchContext): Promise<SectionReport> {
-      const w: Workload = { mode, ...BENCH_MODEL, size, batch };
-      const { flops } = await forwardFlops(size, ctx);
+      const w: Workload = { mode, ...BENCH_MODEL, width: ctx.width, size, batch };
+      const { flops } = await forwardFlops(w, ctx);
       const flopsPerImage = flops * (mode === 'training' ? TRAINING_FLOP_FACTOR : 1);
       const rows: Record<string, unknown>[] = [];
       for (const engine of ENGINES.filter((e) => e.supports(w))) {

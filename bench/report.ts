@@ -66,7 +66,7 @@ export function formatReport(report: BenchReport): string {
   const m = report.machine;
   const busy = m.loadAverageAtStart > 0.5 ? ' (the machine was busy: timings are noisy)' : '';
   const lines = [
-    `inception bench: ${report.model.name}, ${report.model.classes} classes, ${report.model.params.toLocaleString('en-US')} params; ${report.options.threads} threads per engine${report.options.quick ? '; --quick' : ''}`,
+    `inception bench: ${report.model.name}${report.model.width === 1 ? '' : ` width ${report.model.width}`}, ${report.model.classes} classes, ${report.model.params.toLocaleString('en-US')} params; ${report.options.threads} threads per engine${report.options.quick ? '; --quick' : ''}`,
     `machine: ${m.cpu}, ${m.cores} cores (${m.simd.join(' ')}), ${m.memoryGiB} GiB, ${m.os}, node ${m.node}; load average at start ${m.loadAverageAtStart.toFixed(2)}${busy}`,
     `FLOPs: ${report.model.flopConvention}; forward ${Object.entries(report.model.forwardGflopPerImage)
       .map(([size, g]) => `${g.toFixed(3)} GFLOP/image at ${size}`)

@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
+import { BENCH_MODEL } from './bench_model';
 import { ENGINES, REFERENCE_ENGINE } from './engines';
 import { FLOP_CONVENTION } from './flops';
 import { describeMachine, type Machine } from './machine';
-import { BENCH_MODEL, forwardFlops } from './model_section';
+import { forwardFlops } from './model_section';
 import { SECTIONS } from './sections';
 import { checkTargets } from './targets';
 import type { BenchContext, Section, SectionReport } from './types';
@@ -16,6 +17,8 @@ export interface BenchOptions {
   /** Engine ids to measure; all when empty. */
   engines?: string[];
   reps?: number;
+  /** Width multiplier of the measured googlenet (default 1, the published network). */
+  width?: number;
   /** Threads per engine; default: all cores. */
   threads?: number;
   /** Longest one engine process may run (ms). Default 10 minutes. */
@@ -49,6 +52,7 @@ export interface BenchReport {
   model: {
     name: string;
     classes: number;
+    width: number;
     params: number;
     forwardGflopPerImage: Record<string, number>;
     flopConvention: string;
@@ -95,11 +99,13 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   checkEngines(options.engines);
   const machine = describeMachine();
   const threads = options.threads ?? machine.cores;
+  const width = options.width ?? 1;
   const tmpDir = mkdtempSync(join(os.tmpdir(), 'inception-bench-'));
   const memo = new Map<string, Promise<unknown>>();
   const ctx: BenchContext = {
     threads,
     quick: options.quick ?? false,
+    width,
     engines: options.engines?.length ? options.engines : undefined,
     reps: options.reps,
     tmpDir,
@@ -140,7 +146,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       engines.push({ id, label, status: ok ? 'ok' : 'missing', ...probe });
     }
     const sizes = [224, 32];
-    const flops = await Promise.all(sizes.map((s) => forwardFlops(s, ctx)));
+    const flops = await Promise.all(sizes.map((size) => forwardFlops({ ...BENCH_MODEL, width, size }, ctx)));
     return {
       tool: 'inception bench',
       startedAt: new Date(started).toISOString(),
@@ -156,6 +162,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       model: {
         name: BENCH_MODEL.model,
         classes: BENCH_MODEL.classes,
+        width,
         params: flops[0].params,
         forwardGflopPerImage: Object.fromEntries(sizes.map((s, i) => [`${s}x${s}`, flops[i].flops / 1e9])),
         flopConvention: FLOP_CONVENTION,

@@ -14,6 +14,7 @@ Speaks JSON on stdout, one document per call:
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -67,12 +68,19 @@ class Inception(nn.Module):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
 
 
-def googlenet(num_classes=10):
-    layers = [conv_relu(3, 64, 7, 2), max_pool(2), conv_relu(64, 64, 1), conv_relu(64, 192, 3), max_pool(2)]
-    cin = 192
+def scale(filters, width):
+    # As scaleFilters in googlenet.ts: Math.round (half up), at least 1.
+    return max(1, math.floor(filters * width + 0.5))
+
+
+def googlenet(num_classes=10, width=1.0):
+    w = lambda f: scale(f, width)  # noqa: E731
+    layers = [conv_relu(3, w(64), 7, 2), max_pool(2), conv_relu(w(64), w(64), 1)]
+    layers += [conv_relu(w(64), w(192), 3), max_pool(2)]
+    cin = w(192)
     for i, stage in enumerate(INCEPTION_TABLE):
         for _, *filters in stage:
-            module = Inception(cin, *filters)
+            module = Inception(cin, *map(w, filters))
             layers.append(module)
             cin = module.out_channels
         if i < len(INCEPTION_TABLE) - 1:
@@ -103,7 +111,7 @@ def measure(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     memory_format = torch.channels_last if args.layout == "channels_last" else torch.contiguous_format
-    model = googlenet(args.classes).to(memory_format=memory_format)
+    model = googlenet(args.classes, args.width).to(memory_format=memory_format)
     params = sum(p.numel() for p in model.parameters())
     x = torch.randn(args.batch, 3, args.size, args.size).to(memory_format=memory_format)
     if args.mode == "infer":
@@ -144,7 +152,7 @@ def measure(args):
 
 
 def export_onnx(args):
-    model = googlenet(args.classes).eval()
+    model = googlenet(args.classes, args.width).eval()
     x = torch.randn(1, 3, args.size, args.size)
     tmp = args.export_onnx + ".tmp"
     torch.onnx.export(
@@ -168,6 +176,7 @@ def main():
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--classes", type=int, default=10)
+    p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--layout", choices=["nchw", "channels_last"], default="nchw")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--warmup", type=int, default=2)
@@ -175,7 +184,8 @@ def main():
     args = p.parse_args()
     try:
         if args.probe:
-            result = {"ok": True, "params": sum(p.numel() for p in googlenet(args.classes).parameters())}
+            model = googlenet(args.classes, args.width)
+            result = {"ok": True, "params": sum(p.numel() for p in model.parameters())}
             result["versions"] = versions()
         elif args.export_onnx:
             result = export_onnx(args)

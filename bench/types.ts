@@ -7,6 +7,8 @@ export interface Workload {
   /** Builder name (`googlenet`). */
   model: string;
   classes: number;
+  /** Width multiplier of the builder (1: the published network). */
+  width: number;
   /** Square input side: 224 means 224x224x3. */
   size: number;
   batch: number;
@@ -32,7 +34,8 @@ export type EngineResult =
       versions: Record<string, string>;
       notes?: string[];
     }
-  | { ok: false; reason: string };
+  /** `missing`: the engine could not be set up (not installed, no model file), as opposed to it breaking. */
+  | { ok: false; reason: string; missing?: boolean };
 
 /** An engine's answer before any measurement: is it there, and which versions. */
 export type Probe =
@@ -84,6 +87,8 @@ export interface BenchContext {
   threads: number;
   /** Smoke run: fewer reps, slow configurations skipped. */
   quick: boolean;
+  /** Width multiplier of the measured network (--width; default 1). */
+  width: number;
   /** Engine ids to measure (--engines); undefined: all. */
   engines?: string[];
   /** Timed repetitions asked for with --reps, else undefined (each section's default). */

@@ -22,14 +22,18 @@ function bench(args: string[], env: Record<string, string> = {}) {
 }
 
 test('bench --quick --json: one JSON document, every engine accounted for, missing peers say why', () => {
-  // A Python that does not exist: both PyTorch rows must come out missing, not faked.
-  const run = bench(['--quick', '--json', '--only', 'train-32-b128', '--reps', '1'], {
-    INCEPTION_BENCH_PYTHON: '/nonexistent/python3',
-  });
+  // A narrow network keeps the real measurements cheap; a Python that does not exist must make both
+  // PyTorch rows come out missing, not faked.
+  const run = bench(
+    ['--quick', '--json', '--width', '0.1', '--only', 'infer-224-b1,train-32-b128', '--reps', '1'],
+    {
+      INCEPTION_BENCH_PYTHON: '/nonexistent/python3',
+    },
+  );
   assert.equal(run.status, 0, run.stderr);
   const report = JSON.parse(run.stdout);
   assert.equal(report.tool, 'inception bench');
-  assert.equal(report.model.params, 5_983_802);
+  assert.deepEqual([report.model.name, report.model.width, report.model.params], ['googlenet', 0.1, 61_802]);
   assert.ok(report.machine.cores >= 1 && report.options.threads >= 1);
   assert.deepEqual(
     report.engines.map((e: { id: string }) => e.id),
@@ -39,35 +43,53 @@ test('bench --quick --json: one JSON document, every engine accounted for, missi
     assert.ok(['ok', 'missing'].includes(engine.status), engine.id);
     if (engine.status === 'missing') assert.ok(engine.reason.length > 0, engine.id);
   }
-  assert.equal(report.sections.length, 1);
+  const [infer, train] = report.sections;
   assert.deepEqual(
-    report.targets.rows.map((t: { target: string }) => t.target),
-    ['train-32-b128: speed vs torch'],
+    report.sections.map((s: { id: string }) => s.id),
+    ['infer-224-b1', 'train-32-b128'],
   );
-  const [section] = report.sections;
-  assert.equal(section.id, 'train-32-b128');
-  assert.deepEqual(section.workload, {
+  assert.deepEqual(train.workload, {
     mode: 'training',
     model: 'googlenet',
     classes: 10,
+    width: 0.1,
     size: 32,
     batch: 128,
   });
+  const rowsOf = (section: { rows: { id: string }[] }) =>
+    Object.fromEntries(section.rows.map((r) => [r.id, r as any]));
+  const inferRows = rowsOf(infer);
+  const trainRows = rowsOf(train);
+  assert.deepEqual(
+    Object.keys(inferRows),
+    report.engines.map((e: { id: string }) => e.id),
+  );
   // Training: onednn and the two PyTorch layouts; wasm, cpu and onnxruntime cannot or do not train here.
-  const rows = Object.fromEntries(section.rows.map((r: { id: string }) => [r.id, r]));
-  assert.deepEqual(Object.keys(rows), ['onednn', 'torch-nchw', 'torch-channels-last']);
-  for (const id of ['torch-nchw', 'torch-channels-last']) {
-    assert.equal(rows[id].status, 'missing');
-    assert.match(rows[id].reason, /nonexistent\/python3/);
-    assert.equal(rows[id].msPerImage, undefined);
+  assert.deepEqual(Object.keys(trainRows), ['onednn', 'torch-nchw', 'torch-channels-last']);
+  for (const rows of [inferRows, trainRows]) {
+    for (const id of ['torch-nchw', 'torch-channels-last']) {
+      assert.equal(rows[id].status, 'missing');
+      assert.match(rows[id].reason, /nonexistent\/python3/);
+      assert.equal(rows[id].msPerImage, undefined);
+    }
   }
-  const onednn = rows.onednn;
-  if (onednn.status === 'ok') {
-    assert.equal(onednn.timesMs.length, 1);
-    assert.ok(onednn.msPerImage > 0 && onednn.gflops > 0 && onednn.peakRssMiB > 0);
-    assert.equal(onednn.ratio, 1);
-  } else {
-    assert.ok(['missing', 'failed'].includes(onednn.status) && onednn.reason, JSON.stringify(onednn));
+  // The JS engines really ran: one timed step each, with throughput and memory.
+  for (const id of ['tfjs-cpu', 'tfjs-wasm']) {
+    const row = inferRows[id];
+    assert.equal(row.status, 'ok', JSON.stringify(row));
+    assert.equal(row.timesMs.length, 1);
+    assert.ok(row.msPerImage > 0 && row.imagesPerSecond > 0 && row.gflops > 0 && row.peakRssMiB > 0);
+  }
+  assert.equal(inferRows['tfjs-cpu'].threads, 1);
+  // Without torch the ONNX model comes from the project's exporter when built, else the row is missing.
+  assert.ok(['ok', 'missing'].includes(inferRows.onnxruntime.status), JSON.stringify(inferRows.onnxruntime));
+  for (const rows of [inferRows, trainRows]) {
+    const onednn = rows.onednn;
+    if (onednn.status === 'ok') assert.equal(onednn.ratio, 1);
+    else {
+      assert.ok(['missing', 'failed'].includes(onednn.status) && onednn.reason, JSON.stringify(onednn));
+      assert.equal(inferRows['tfjs-cpu'].ratio, null);
+    }
   }
 });
 

@@ -5,6 +5,8 @@ import { torchEngine } from './pytorch';
 import { tfjsEngine } from './tfjs';
 
 const inference = (w: Workload) => w.mode === 'inference';
+/** A step's work in full-width 224x224 images: what makes a configuration slow on a slow engine. */
+const work = (w: Workload) => w.batch * (w.size / 224) ** 2 * w.width ** 2;
 
 /**
  * The engines side by side, in table order. `onednn` first: every other row's ratio is against it.
@@ -15,11 +17,11 @@ export const ENGINES: Engine[] = [
   tfjsEngine('onednn', 'onednn', 'tfjs onednn', { supports: () => true }),
   tfjsEngine('cpu', 'tfjs-cpu', 'tfjs cpu', {
     supports: (w) => inference(w) && w.batch === 1,
-    heavy: (w) => w.size >= 64,
+    heavy: (w) => work(w) >= 0.1,
   }),
   tfjsEngine('wasm', 'tfjs-wasm', 'tfjs wasm', {
     supports: inference,
-    heavy: (w) => w.batch * w.size ** 2 > 8 * 224 ** 2,
+    heavy: (w) => work(w) > 8,
   }),
   onnxruntimeEngine,
   torchEngine('nchw'),

@@ -14,7 +14,7 @@ export const onnxruntimeEngine: Engine = {
       runNodeChild<Probe>({ engine: 'onnxruntime', threads: ctx.threads, probe: true }, ctx),
     ),
   async measure(workload, plan, ctx) {
-    const model = await onnxModel(workload.size, workload.classes, ctx);
+    const model = await onnxModel(workload, ctx);
     if (!model.ok) return model;
     const request = {
       engine: 'onnxruntime' as const,

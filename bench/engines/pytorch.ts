@@ -38,6 +38,7 @@ async function measureTorch(
     [
       ...['--mode', w.mode === 'inference' ? 'infer' : 'train', '--layout', layout],
       ...['--size', String(w.size), '--batch', String(w.batch), '--classes', String(w.classes)],
+      ...['--width', String(w.width)],
       ...['--threads', String(ctx.threads), '--warmup', String(plan.warmup), '--reps', String(plan.reps)],
     ],
     ctx,

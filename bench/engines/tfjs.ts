@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
+import { buildBenchModel } from '../bench_model';
 import { peakRssBytes, timeSteps } from '../timing';
 import type { ChildRequest, EngineResult, Probe, Workload } from '../types';
 import type { Engine } from './engine';
@@ -69,8 +70,9 @@ export async function measureTfjs(request: ChildRequest): Promise<EngineResult |
   }
   if (request.probe) return { ok: true, versions, threads, notes };
   const { leaked, ...timed } = await timeTfjsWorkload(tf, request);
-  if (leaked !== 0) notes.push(`tf.memory().numTensors grew by ${leaked} over the timed steps`);
-  return { ...timed, threads, versions, notes };
+  // Engine-wide notes travel with the probe; a measurement only adds what it found.
+  const found = leaked === 0 ? [] : [`tf.memory().numTensors grew by ${leaked} over the timed steps`];
+  return { ...timed, threads, versions, notes: found };
 }
 
 async function timeTfjsWorkload(
@@ -79,8 +81,7 @@ async function timeTfjsWorkload(
 ): Promise<{ ok: true; timesMs: number[]; warmup: number; peakRssBytes: number | null; leaked: number }> {
   const w = request.workload as Workload;
   const plan = request.plan ?? { warmup: 1, reps: 3 };
-  const { buildModel } = await import('../../src/models/registry');
-  const model = buildModel(w.model, { inputShape: [w.size, w.size, 3], numClasses: w.classes });
+  const model = await buildBenchModel(w);
   const x = tf.randomNormal([w.batch, w.size, w.size, 3]);
   let step: () => Promise<unknown>;
   if (w.mode === 'inference') {

@@ -2,12 +2,12 @@ import { ENGINES } from '../../bench/engines';
 import { formatReport } from '../../bench/report';
 import { checkEngines, runBench, selectSections } from '../../bench/runner';
 import { SECTIONS } from '../../bench/sections';
-import { intFlag, parse, UsageError } from './args';
+import { intFlag, numberFlag, parse, UsageError } from './args';
 
 export const summary = 'measure speed side by side: onednn, tfjs cpu/wasm, onnxruntime, PyTorch';
 
 const HELP = `usage: inception bench [--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N]
-                       [--threads N]
+                       [--threads N] [--width X]
 
 Times the default googlenet (10 classes) on every engine, one engine process after another: the median of
 the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine's time over onednn's
@@ -21,6 +21,7 @@ the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine
                   ${ENGINES.map((e) => e.id).join(', ')}
   --reps N        timed steps per measurement (default 5, 3 for slow engines)
   --threads N     threads for every engine (default: all cores)
+  --width X       width multiplier of the network (default 1: the notebook's googlenet)
 
 INCEPTION_BENCH_PYTHON names the Python with torch (default /usr/bin/python3).`;
 
@@ -32,6 +33,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     engines: { type: 'string' },
     reps: { type: 'string' },
     threads: { type: 'string' },
+    width: { type: 'string' },
   });
   if (values.help) {
     console.log(HELP);
@@ -56,6 +58,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     quick: values.quick ?? false,
     engines,
     reps: values.reps === undefined ? undefined : intFlag('reps', values.reps, 5),
+    width: numberFlag('width', values.width, 1),
     threads: values.threads === undefined ? undefined : intFlag('threads', values.threads, 1),
     log: (message) => process.stderr.write(`bench: ${message}\n`),
   });
