@@ -26,10 +26,17 @@ export function forwardFlops(spec: ModelSpec, ctx: BenchContext): Promise<{ flop
   });
 }
 
-/** Warm-up and timed steps: 2 + 5 normally, 1 + 3 for slow engines, 1 + 2 under --quick; --reps overrides. */
+/** Longest a measurement should take before its engine cuts warm-up and reps (to no fewer than 3). */
+const MEASUREMENT_BUDGET_MS = 60_000;
+
+/**
+ * Warm-up and timed steps: 2 + 5 normally, 1 + 3 for slow engines, 1 + 2 under --quick; --reps overrides.
+ * A step so slow that the plan would exceed MEASUREMENT_BUDGET_MS shrinks it (see Plan.budgetMs).
+ */
 function planFor(ctx: BenchContext, heavy: boolean): Plan {
-  if (ctx.quick) return { warmup: 1, reps: ctx.reps ?? 2 };
-  return heavy ? { warmup: 1, reps: ctx.reps ?? 3 } : { warmup: 2, reps: ctx.reps ?? 5 };
+  const budgetMs = MEASUREMENT_BUDGET_MS;
+  if (ctx.quick) return { warmup: 1, reps: ctx.reps ?? 2, budgetMs };
+  return heavy ? { warmup: 1, reps: ctx.reps ?? 3, budgetMs } : { warmup: 2, reps: ctx.reps ?? 5, budgetMs };
 }
 
 async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ctx: BenchContext, id: string) {
@@ -41,7 +48,7 @@ async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ct
   const probe = await engine.probe(ctx);
   if (!probe.ok) return { ...base, status: 'missing', reason: probe.reason };
   const plan = planFor(ctx, heavy);
-  ctx.log(`${id}: ${engine.label} (${plan.warmup} warm-up + ${plan.reps} timed steps)`);
+  ctx.log(`${id}: ${engine.label} (${plan.warmup} warm-up + ${plan.reps} timed steps, fewer if slow)`);
   const result = await engine.measure(w, plan, ctx);
   if (!result.ok) return { ...base, status: result.missing ? 'missing' : 'failed', reason: result.reason };
   const msPerStep = median(result.timesMs);

@@ -1,16 +1,36 @@
 import { readFileSync } from 'node:fs';
 import type { Plan } from './types';
 
-/** Runs `plan.warmup` untimed steps, then returns the wall time of each of `plan.reps` timed steps (ms). */
-export async function timeSteps(step: () => Promise<unknown>, plan: Plan): Promise<number[]> {
-  for (let i = 0; i < plan.warmup; i++) await step();
-  const times: number[] = [];
-  for (let i = 0; i < plan.reps; i++) {
+/** The plan that fits the budget, given how long one step took (see Plan.budgetMs). */
+export function fitBudget(stepMs: number, plan: Plan): { warmup: number; reps: number } {
+  if (!plan.budgetMs || stepMs * (plan.warmup + plan.reps) <= plan.budgetMs) return plan;
+  const fitting = Math.floor(plan.budgetMs / stepMs) - 1;
+  return { warmup: 1, reps: Math.max(Math.min(3, plan.reps), Math.min(plan.reps, fitting)) };
+}
+
+/**
+ * Runs the warm-up steps (untimed), calls `afterWarmup`, then times each timed step (ms). Returns the
+ * timings and the warm-up count actually run (the first warm-up step may shrink the plan to its budget).
+ */
+export async function timeSteps(
+  step: () => Promise<unknown>,
+  plan: Plan,
+  afterWarmup?: () => void,
+): Promise<{ timesMs: number[]; warmup: number }> {
+  let { warmup, reps } = plan;
+  for (let i = 0; i < warmup; i++) {
     const start = performance.now();
     await step();
-    times.push(performance.now() - start);
+    if (i === 0) ({ warmup, reps } = fitBudget(performance.now() - start, plan));
   }
-  return times;
+  afterWarmup?.();
+  const timesMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await step();
+    timesMs.push(performance.now() - start);
+  }
+  return { timesMs, warmup };
 }
 
 export function median(values: number[]): number {

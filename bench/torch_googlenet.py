@@ -107,6 +107,14 @@ def versions():
     return {"torch": torch.__version__, "python": platform.python_version()}
 
 
+def fit_budget(step_s, args):
+    # As fitBudget in bench/timing.ts: a slow step cuts warm-up to 1 and reps to what fits, never below 3.
+    if args.budget_s <= 0 or step_s * (args.warmup + args.reps) <= args.budget_s:
+        return args.warmup, args.reps
+    fitting = int(args.budget_s / step_s) - 1
+    return 1, max(min(3, args.reps), min(args.reps, fitting))
+
+
 def measure(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -134,16 +142,21 @@ def measure(args):
             optimizer.step()
             loss.item()
 
-    for _ in range(args.warmup):
+    warmup, reps = args.warmup, args.reps
+    for i in range(warmup):
+        start = time.perf_counter()
         step()
+        if i == 0:
+            warmup, reps = fit_budget(time.perf_counter() - start, args)
     times = []
-    for _ in range(args.reps):
+    for _ in range(reps):
         start = time.perf_counter()
         step()
         times.append((time.perf_counter() - start) * 1000)
     return {
         "ok": True,
         "times_ms": times,
+        "warmup": warmup,
         "peak_rss_bytes": peak_rss_bytes(),
         "threads": torch.get_num_threads(),
         "params": params,
@@ -181,6 +194,7 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--budget-s", type=float, default=0, help="see Plan.budgetMs in bench/types.ts")
     args = p.parse_args()
     try:
         if args.probe:

@@ -18,6 +18,11 @@ export interface Workload {
 export interface Plan {
   warmup: number;
   reps: number;
+  /**
+   * Time one measurement should take. When the first warm-up step shows that warmup + reps steps would
+   * exceed it, the engine drops to 1 warm-up and as many timed steps as fit, but never fewer than 3.
+   */
+  budgetMs?: number;
 }
 
 /** What an engine's child process answers: timings of each timed step, or why it could not run. */

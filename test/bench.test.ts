@@ -8,6 +8,7 @@ import { externalSection } from '../bench/external_section';
 import { forwardFlopsPerImage } from '../bench/flops';
 import { formatTable } from '../bench/report';
 import { checkTargets } from '../bench/targets';
+import { fitBudget } from '../bench/timing';
 import type { BenchContext } from '../bench/types';
 import { tf } from '../src/index';
 
@@ -183,4 +184,13 @@ test("targets compare onednn with PyTorch's faster layout and say which were not
   assert.equal(byName['infer-224-b8: speed vs onnxruntime'].status, 'skipped');
   assert.equal(byName['infer-224-b8: speed vs torch'].reason, 'torch did not run');
   assert.equal(byName['train-224-b8: speed vs torch'], undefined);
+});
+
+test('a slow step shrinks the plan to its budget, never below 3 timed steps', () => {
+  const plan = { warmup: 2, reps: 5, budgetMs: 60_000 };
+  assert.deepEqual(fitBudget(1_000, plan), plan);
+  assert.deepEqual(fitBudget(9_000, plan), { warmup: 1, reps: 5 });
+  assert.deepEqual(fitBudget(12_000, plan), { warmup: 1, reps: 4 });
+  assert.deepEqual(fitBudget(30_000, plan), { warmup: 1, reps: 3 });
+  assert.deepEqual(fitBudget(30_000, { warmup: 1, reps: 2, budgetMs: 1 }), { warmup: 1, reps: 2 });
 });

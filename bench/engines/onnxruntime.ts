@@ -53,12 +53,12 @@ export async function measureOnnxruntime(request: ChildRequest): Promise<EngineR
   const dims = nhwc ? [w.batch, w.size, w.size, 3] : [w.batch, 3, w.size, w.size];
   const data = Float32Array.from({ length: w.batch * w.size * w.size * 3 }, () => Math.random() * 2 - 1);
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, dims) };
-  const timesMs = await timeSteps(() => session.run(feeds), plan);
+  const { timesMs, warmup } = await timeSteps(() => session.run(feeds), plan);
   await session.release();
   return {
     ok: true,
     timesMs,
-    warmup: plan.warmup,
+    warmup,
     peakRssBytes: peakRssBytes(),
     threads: request.threads,
     versions,

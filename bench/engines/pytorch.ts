@@ -40,6 +40,7 @@ async function measureTorch(
       ...['--size', String(w.size), '--batch', String(w.batch), '--classes', String(w.classes)],
       ...['--width', String(w.width)],
       ...['--threads', String(ctx.threads), '--warmup', String(plan.warmup), '--reps', String(plan.reps)],
+      ...['--budget-s', String((plan.budgetMs ?? 0) / 1000)],
     ],
     ctx,
   );
@@ -47,7 +48,7 @@ async function measureTorch(
   return {
     ok: true,
     timesMs: answer.times_ms,
-    warmup: plan.warmup,
+    warmup: answer.warmup,
     peakRssBytes: answer.peak_rss_bytes ?? null,
     threads: answer.threads,
     versions: answer.versions,

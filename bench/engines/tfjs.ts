@@ -98,9 +98,10 @@ async function timeTfjsWorkload(
     );
     step = () => model.trainOnBatch(x, labels);
   }
-  await timeSteps(step, { warmup: plan.warmup, reps: 0 });
-  const tensorsBefore = tf.memory().numTensors;
-  const timesMs = await timeSteps(step, { warmup: 0, reps: plan.reps });
+  let tensorsBefore = 0;
+  const { timesMs, warmup } = await timeSteps(step, plan, () => {
+    tensorsBefore = tf.memory().numTensors;
+  });
   const leaked = tf.memory().numTensors - tensorsBefore;
-  return { ok: true, timesMs, warmup: plan.warmup, peakRssBytes: peakRssBytes(), leaked };
+  return { ok: true, timesMs, warmup, peakRssBytes: peakRssBytes(), leaked };
 }
