@@ -7,7 +7,11 @@ export const backendReady = selectBackend();
 
 export type { BackendName } from './backend/select';
 export * from './io/model_folder';
+export * from './layers/lrn';
 export * from './models/googlenet';
+export * from './models/googlenet_bn';
+export * from './models/googlenet_cifar';
+export * from './models/googlenet_paper';
 export * from './models/inception_module';
 export { buildModel, MODEL_BUILDERS } from './models/registry';
 export { formatSummary, type ModelSummary, modelSummary, type SummaryRow } from './models/summary';
