@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { googlenetPaper, LRN, lrn, PAPER_LRN, tf } from '../src/index';
+import { googlenetPaper, LRN, lrn, onnxLRNAttributes, PAPER_LRN, tf } from '../src/index';
 import { expectClose } from './helpers/close';
 
 /** Caffe's LRN across channels, written out: x / (k + alpha / size * sum of squares in the window)^beta. */
@@ -34,7 +34,11 @@ test('LRN layer equals tf.localResponseNormalization for any config, and has a g
   const config = { depthRadius: 3, bias: 1.5, alpha: 0.1, beta: 0.6 };
   const layer = new LRN(config);
   expectClose(layer.apply(x) as tf.Tensor, tf.localResponseNormalization(x, 3, 1.5, 0.1, 0.6), 1e-6);
-  expectClose(layer.apply(x) as tf.Tensor, caffeLRN(x, 7, 0.7, 0.6, 1.5), 1e-4);
+  // ONNX (and Caffe) LRN: size = 2 * depthRadius + 1, alpha multiplied back by size.
+  const onnx = onnxLRNAttributes(layer);
+  assert.deepEqual(onnx, { size: 7, alpha: 0.7000000000000001, beta: 0.6, bias: 1.5 });
+  expectClose(layer.apply(x) as tf.Tensor, caffeLRN(x, onnx.size, onnx.alpha, onnx.beta, onnx.bias), 1e-4);
+  assert.deepEqual(onnxLRNAttributes(PAPER_LRN), { size: 5, alpha: 1e-4, beta: 0.75, bias: 1 });
   const grad = tf.grad((t: tf.Tensor) => tf.sum(layer.apply(t) as tf.Tensor))(x);
   assert.deepEqual(grad.shape, x.shape);
   assert.ok(grad.dataSync().every(Number.isFinite));
