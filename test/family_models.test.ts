@@ -118,13 +118,13 @@ test('googlenet-paper auxiliary heads: after 4a and 4d in the training model, ab
   training.dispose();
 });
 
-test('googlenet-bn: conv without bias, BN (Keras defaults), ReLU carrying the block name', () => {
+test("googlenet-bn: conv without bias, BN (torchvision's settings), ReLU carrying the block name", () => {
   const model = googlenetBN({ inputShape: [32, 32, 3], widthMultiplier: 0.25 });
   const conv = model.getLayer('inception_3a_3x3_conv');
   assert.equal(conv.getClassName(), 'Conv2D');
   assert.equal(conv.getConfig().useBias, false);
   const bn = model.getLayer('inception_3a_3x3_bn').getConfig() as { momentum: number; epsilon: number };
-  assert.equal(bn.momentum, 0.99);
+  assert.equal(bn.momentum, 0.9);
   assert.equal(bn.epsilon, 1e-3);
   assert.equal(model.getLayer('inception_3a_3x3').getClassName(), 'Activation');
   assert.deepEqual(
