@@ -31,8 +31,10 @@ export interface Pixels {
   channels: number;
 }
 
+/** sharp's message on one line, with libvips' repeated "VipsJpeg: ..." clauses said once. */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  const clauses = text.split(/\s*(?=\bVips[A-Za-z]*: )|\n/).map((c) => c.replace(/\s+/g, ' ').trim());
+  return [...new Set(clauses.filter(Boolean))].join(' ');
 }
 
 async function readInput(input: string | Uint8Array, name: string): Promise<Uint8Array> {
@@ -42,7 +44,11 @@ async function readInput(input: string | Uint8Array, name: string): Promise<Uint
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : (e as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'a folder, not an image file'
+          : (e as Error).message;
     throw new ImageDecodeError(name, oneLine(reason), `${name}: ${oneLine(reason)}`);
   }
 }
@@ -73,15 +79,19 @@ export async function decodePixels(
   const name = typeof input === 'string' ? input : (options.name ?? '<image bytes>');
   const bytes = await readInput(input, name);
   const [height, width, channels] = geometry.inputShape;
-  const { info, data } = await sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
-    .removeAlpha()
-    .toColourspace(channels === 3 ? 'srgb' : 'b-w')
-    .resize(width, height, { fit: geometry.resize, position: 'centre' })
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true })
-    .catch((e: Error) => {
-      throw new ImageDecodeError(name, oneLine(e.message));
-    });
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    decoded = await sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
+      .removeAlpha()
+      .toColourspace(channels === 3 ? 'srgb' : 'b-w')
+      .resize(width, height, { fit: geometry.resize, position: 'centre' })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    // Both sharp's constructor (empty input) and the pipeline (corrupt data) throw here.
+    throw new ImageDecodeError(name, oneLine((e as Error).message));
+  }
+  const { info, data } = decoded;
   if (info.width !== width || info.height !== height || info.channels !== channels) {
     throw new ImageDecodeError(
       name,
