@@ -65,11 +65,11 @@ function checkGeometry(geometry: ImageGeometry): void {
 
 /**
  * Decodes a JPEG or PNG of any size to 8-bit HWC pixels of geometry.inputShape. EXIF orientation is
- * applied; alpha is dropped (as PIL's convert('RGB') in Keras does); grayscale becomes 3 equal channels for a
- * 3-channel input and colour becomes luminance for a 1-channel one. `fill` stretches to the target size,
- * `cover` scales the short side to fit and crops the centre; the filter is bilinear (Keras's default for
- * image_dataset_from_directory; sharp widens it when shrinking, so large photos do not alias). Truncated or corrupt files throw
- * ImageDecodeError: sharp fails on decoder warnings, so no half-decoded image trains silently.
+ * applied; alpha is dropped (as PIL's convert('RGB') in Keras does); grayscale becomes 3 equal channels for
+ * a 3-channel input and colour becomes luminance for a 1-channel one. `fill` stretches to the target size,
+ * `cover` scales the short side to fit and crops the centre. The filter is bilinear (Keras's default for
+ * image_dataset_from_directory; libvips widens it when shrinking, so large photos do not alias). Truncated
+ * or corrupt files throw ImageDecodeError: sharp fails on decoder warnings, so no half-decoded image trains.
  */
 export async function decodePixels(
   input: string | Uint8Array,
