@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { googlenetPaper, LRN, lrn, onnxLRNAttributes, PAPER_LRN, tf } from '../src/index';
+import { googlenetPaper, inferenceModel, LRN, lrn, onnxLRNAttributes, PAPER_LRN, tf } from '../src/index';
 
 const close = tf.test_util.expectArraysClose;
 
@@ -82,13 +82,15 @@ test('LRN serialises: a saved model reloads with the same config and outputs', a
   const x = tf.randomNormal([2, 4, 4, 6], 0, 3, 'float32', 8);
   close((reloaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync(), 1e-6);
 
-  const paper = googlenetPaper({ inputShape: [32, 32, 3], widthMultiplier: 0.05 });
+  // The paper's training model (LRN + auxiliary heads) reloads, and its inference model still splits off.
+  const paper = googlenetPaper({ inputShape: [32, 32, 3], widthMultiplier: 0.05, auxClassifiers: true });
   const paperReloaded = await roundTrip(paper);
   assert.equal(paperReloaded.getLayer('lrn_2').getClassName(), 'LRN');
+  assert.deepEqual(paperReloaded.outputNames, ['output', 'aux_1_output', 'aux_2_output']);
   const img = tf.randomUniform([1, 32, 32, 3], 0, 255, 'float32', 9);
   close(
-    (paperReloaded.predict(img) as tf.Tensor).dataSync(),
-    (paper.predict(img) as tf.Tensor).dataSync(),
+    (inferenceModel(paperReloaded).predict(img) as tf.Tensor).dataSync(),
+    (inferenceModel(paper).predict(img) as tf.Tensor).dataSync(),
     1e-6,
   );
 });
