@@ -5,7 +5,16 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { exportOnnx, exportOnnxBytes } from '../src/export/onnx';
-import { backendReady, googlenet, type ModelInfo, tf } from '../src/index';
+import {
+  backendReady,
+  buildModel,
+  googlenet,
+  inferenceModel,
+  LRN,
+  MODEL_BUILDERS,
+  type ModelInfo,
+  tf,
+} from '../src/index';
 import { maxAbsDiff, onnxCheck, onnxCheckerUnavailable, runOnnx } from './support/onnx_runtime';
 
 const checkerMissing = onnxCheckerUnavailable();
@@ -189,6 +198,13 @@ const CASES: Record<string, { shape: number[]; body: (x: tf.SymbolicTensor) => t
         apply(L.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same' }), x),
       ),
   },
+  'LRN (tfjs localResponseNormalization semantics), odd radius and channels': {
+    shape: [5, 6, 7],
+    body: (x) => {
+      const y = apply(new LRN({ depthRadius: 2, bias: 1.5, alpha: 0.3, beta: 0.75 }), x);
+      return apply(new LRN({ depthRadius: 1, bias: 2, alpha: 0.1, beta: 0.5 }), y);
+    },
+  },
   'rank-4 output goes back to NHWC': {
     shape: [5, 7, 2],
     body: (x) => apply(L.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }), x),
@@ -198,6 +214,18 @@ const CASES: Record<string, { shape: number[]; body: (x: tf.SymbolicTensor) => t
 for (const [name, { shape, body }] of Object.entries(CASES)) {
   test(`layer parity: ${name}`, async () => {
     const model = small(shape, body);
+    const diff = await parity(model, 2);
+    assert.ok(diff < 1e-4, `max diff ${diff}`);
+    model.dispose();
+  });
+}
+
+for (const name of Object.keys(MODEL_BUILDERS)) {
+  test(`family model ${name} (narrow, BN moving stats randomized): onnxruntime matches tfjs`, async () => {
+    const model = inferenceModel(
+      buildModel(name, { inputShape: [64, 64, 3], numClasses: 5, widthMultiplier: 0.1 }),
+    );
+    randomizeWeights(model, 7);
     const diff = await parity(model, 2);
     assert.ok(diff < 1e-4, `max diff ${diff}`);
     model.dispose();
