@@ -1,3 +1,4 @@
+import '../layers/lrn';
 import { exportOnnx } from '../export/onnx';
 import { exportTfjs } from '../export/tfjs';
 import { loadModelFolder } from '../io/model_folder';

@@ -9,6 +9,8 @@ const COMMANDS: Record<
 > = {
   summary: () => import('./summary'),
   export: () => import('./export'),
+  serve: () => import('./serve'),
+  report: () => import('./report'),
 };
 
 function usage(): string {

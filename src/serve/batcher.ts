@@ -1,0 +1,74 @@
+/** Yields to the event loop so that I/O callbacks (new requests, /healthz) run between batches. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+interface Pending<I, O> {
+  input: I;
+  resolve: (output: O) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * A request queue in front of one engine: concurrent callers' inputs are run together in batches of at most
+ * `maxBatch`, one batch at a time, with a turn of the event loop between batches so the server stays
+ * responsive while a long queue drains.
+ */
+export class MicroBatcher<I, O> {
+  private readonly queue: Pending<I, O>[] = [];
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Batches run so far (for /healthz and tests). */
+  batches = 0;
+
+  constructor(
+    private readonly runBatch: (inputs: I[]) => Promise<O[]>,
+    readonly maxBatch: number,
+  ) {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1)
+      throw new Error(`maxBatch must be >= 1, got ${maxBatch}`);
+  }
+
+  /** Inputs waiting for a batch. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  submit(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ input, resolve, reject });
+      if (!this.running) void this.drainQueue();
+    });
+  }
+
+  /** Resolves once the queue is empty and no batch is running. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async drainQueue(): Promise<void> {
+    this.running = true;
+    // Let the callers of this tick join the first batch.
+    await yieldToEventLoop();
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        const outputs = await this.runBatch(batch.map((p) => p.input));
+        batch.forEach((p, i) => {
+          p.resolve(outputs[i]);
+        });
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+      this.batches++;
+      await yieldToEventLoop();
+    }
+    this.running = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
