@@ -1,6 +1,8 @@
 /** Yields to the event loop so that I/O callbacks (new requests, /healthz) run between batches. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 interface Pending<I, O> {
   input: I;
   resolve: (output: O) => void;
@@ -22,6 +24,8 @@ export class MicroBatcher<I, O> {
   constructor(
     private readonly runBatch: (inputs: I[]) => Promise<O[]>,
     readonly maxBatch: number,
+    /** How long a partial batch waits for more inputs (decodes finish one by one on the thread pool). */
+    readonly maxDelayMs = 2,
   ) {
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new Error(`maxBatch must be >= 1, got ${maxBatch}`);
@@ -51,9 +55,11 @@ export class MicroBatcher<I, O> {
 
   private async drainQueue(): Promise<void> {
     this.running = true;
-    // Let the callers of this tick join the first batch.
-    await yieldToEventLoop();
     while (this.queue.length > 0) {
+      // Let inputs arriving within maxDelayMs join a partial batch: one batch of n costs less than n of one.
+      if (this.queue.length < this.maxBatch) {
+        await (this.maxDelayMs > 0 ? sleep(this.maxDelayMs) : yieldToEventLoop());
+      }
       const batch = this.queue.splice(0, this.maxBatch);
       try {
         const outputs = await this.runBatch(batch.map((p) => p.input));

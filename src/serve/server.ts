@@ -27,6 +27,8 @@ export interface InferenceServerOptions {
   maxBodyBytes?: number;
   /** Most images per inference batch. Default 8. */
   maxBatch?: number;
+  /** How long a partial batch waits for more images. Default 2 ms. */
+  batchDelayMs?: number;
   /** Default top-k when the request gives no `?top=`. Default 5. */
   defaultTop?: number;
   /** Where the bundled page lives. Default dist/web. */
@@ -72,7 +74,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const host = options.host ?? '127.0.0.1';
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const defaultTop = options.defaultTop ?? 5;
-  const batcher = new MicroBatcher(classifier(model, info), options.maxBatch ?? 8);
+  const batcher = new MicroBatcher(classifier(model, info), options.maxBatch ?? 8, options.batchDelayMs ?? 2);
   const started = Date.now();
 
   const files = new Map<string, StaticFile>(await loadStaticFolder(options.webDir ?? WEB_DIST_DIR, '/'));
