@@ -29,6 +29,8 @@ export interface InferenceServerOptions {
   maxBatch?: number;
   /** How long a partial batch waits for more images. Default 2 ms. */
   batchDelayMs?: number;
+  /** Batches are sized to block the event loop about this long (from the measured time per image). Default 100. */
+  targetBatchMs?: number;
   /** Default top-k when the request gives no `?top=`. Default 5. */
   defaultTop?: number;
   /** Where the bundled page lives. Default dist/web. */
@@ -74,7 +76,12 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const host = options.host ?? '127.0.0.1';
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const defaultTop = options.defaultTop ?? 5;
-  const batcher = new MicroBatcher(classifier(model, info), options.maxBatch ?? 8, options.batchDelayMs ?? 2);
+  const batcher = new MicroBatcher(
+    classifier(model, info),
+    options.maxBatch ?? 8,
+    options.batchDelayMs ?? 2,
+    options.targetBatchMs ?? 100,
+  );
   const started = Date.now();
 
   const files = new Map<string, StaticFile>(await loadStaticFolder(options.webDir ?? WEB_DIST_DIR, '/'));
@@ -156,6 +163,8 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
           queued: batcher.queued,
           busy: batcher.busy,
           batches: batcher.batches,
+          batchSize: batcher.batchSize(),
+          msPerImage: Math.round(batcher.msPerInput * 10) / 10,
           inFlight,
         });
       case '/report': {
