@@ -22,10 +22,13 @@ interface Prediction {
 const TOP = 5;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** WebGL first, then WASM, then plain JS: the first that initialises wins. */
+/** WebGL first, then WASM, then plain JS: the first that initialises wins (`?backend=wasm` tries that first). */
 async function pickBackend(): Promise<string> {
   setWasmPaths('/');
-  for (const name of ['webgl', 'wasm', 'cpu']) {
+  const order = ['webgl', 'wasm', 'cpu'];
+  const asked = new URLSearchParams(location.search).get('backend');
+  if (asked && order.includes(asked)) order.unshift(...order.splice(order.indexOf(asked), 1));
+  for (const name of order) {
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();

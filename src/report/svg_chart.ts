@@ -6,7 +6,8 @@ export function escapeHtml(text: string): string {
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea'];
 
 function tick(v: number): string {
-  return Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : v.toPrecision(3);
+  if (v === 0 || Math.abs(v) >= 100) return v.toFixed(0);
+  return Math.abs(v) < 0.01 ? v.toExponential(1) : v.toPrecision(3);
 }
 
 /** An inline SVG line chart of one or more series over epochs (no script, no external assets). */
