@@ -7,6 +7,8 @@ export const backendReady = selectBackend();
 
 export type { BackendName } from './backend/select';
 export * from './data/index';
+export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
+export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
 export * from './layers/lrn';
 export * from './models/googlenet';
@@ -16,4 +18,8 @@ export * from './models/googlenet_paper';
 export * from './models/inception_module';
 export { buildModel, MODEL_BUILDERS } from './models/registry';
 export { formatSummary, type ModelSummary, modelSummary, type SummaryRow } from './models/summary';
+export { evaluateFolder, type FolderEvaluation } from './report/evaluate_folder';
+export { loadHistory, parseHistory, type TrainingHistory } from './report/history';
+export { renderReport } from './report/report';
+export { createInferenceServer, type InferenceServer, type InferenceServerOptions } from './serve/server';
 export { tf };

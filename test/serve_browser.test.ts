@@ -73,14 +73,21 @@ test('browser page: tfjs in chromium and the server agree on a real JPEG', {
     // A larger image: the canvas resamples where sharp uses lanczos3, so only report the difference.
     const big = path.join(ARTIFACTS, 'resized-input.jpg');
     await fs.mkdir(ARTIFACTS, { recursive: true });
-    await sharp(path.join(CIFAR_SAMPLE, 'val/horse/0003.jpg')).resize(240, 180).jpeg({ quality: 92 }).toFile(big);
+    await sharp(path.join(CIFAR_SAMPLE, 'val/horse/0003.jpg'))
+      .resize(240, 180)
+      .jpeg({ quality: 92 })
+      .toFile(big);
     await page.setInputFiles('#file', big);
     await page.waitForSelector('#browser-result[data-top]', { timeout: 120_000 });
     await page.waitForSelector('#server-result[data-top]', { timeout: 120_000 });
     const resized = await Promise.all(
-      ['#browser-result', '#server-result'].map(async (s) => JSON.parse((await page.getAttribute(s, 'data-probabilities'))!)[0]),
+      ['#browser-result', '#server-result'].map(
+        async (s) => JSON.parse((await page.getAttribute(s, 'data-probabilities'))!)[0],
+      ),
     );
-    t.diagnostic(`240x180 JPEG resized to 32x32: browser ${resized[0].join(' ')}, server ${resized[1].join(' ')} (canvas vs lanczos3)`);
+    t.diagnostic(
+      `240x180 JPEG resized to 32x32: browser ${resized[0].join(' ')}, server ${resized[1].join(' ')} (canvas vs lanczos3)`,
+    );
     const shot = path.join(ARTIFACTS, 'serve_browser.png');
     await page.screenshot({ path: shot, fullPage: true });
     t.diagnostic(`screenshot: ${shot}`);
