@@ -11,6 +11,7 @@ const COMMANDS: Record<
   export: () => import('./export'),
   serve: () => import('./serve'),
   report: () => import('./report'),
+  plot: () => import('./plot'),
 };
 
 function usage(): string {

@@ -31,8 +31,10 @@ export interface Pixels {
   channels: number;
 }
 
+/** sharp's message on one line, with libvips' repeated "VipsJpeg: ..." clauses said once. */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  const clauses = text.split(/\s*(?=\bVips[A-Za-z]*: )|\n/).map((c) => c.replace(/\s+/g, ' ').trim());
+  return [...new Set(clauses.filter(Boolean))].join(' ');
 }
 
 async function readInput(input: string | Uint8Array, name: string): Promise<Uint8Array> {
@@ -42,7 +44,11 @@ async function readInput(input: string | Uint8Array, name: string): Promise<Uint
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : (e as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'a folder, not an image file'
+          : (e as Error).message;
     throw new ImageDecodeError(name, oneLine(reason), `${name}: ${oneLine(reason)}`);
   }
 }
@@ -59,10 +65,11 @@ function checkGeometry(geometry: ImageGeometry): void {
 
 /**
  * Decodes a JPEG or PNG of any size to 8-bit HWC pixels of geometry.inputShape. EXIF orientation is
- * applied; alpha is dropped (as PIL's convert('RGB') in Keras does); grayscale becomes 3 equal channels for a
- * 3-channel input and colour becomes luminance for a 1-channel one. `fill` stretches to the target size,
- * `cover` scales the short side to fit and crops the centre. Truncated or corrupt files throw
- * ImageDecodeError: sharp fails on decoder warnings, so no half-decoded image trains silently.
+ * applied; alpha is dropped (as PIL's convert('RGB') in Keras does); grayscale becomes 3 equal channels for
+ * a 3-channel input and colour becomes luminance for a 1-channel one. `fill` stretches to the target size,
+ * `cover` scales the short side to fit and crops the centre. The filter is bilinear (Keras's default for
+ * image_dataset_from_directory; libvips widens it when shrinking, so large photos do not alias). Truncated
+ * or corrupt files throw ImageDecodeError: sharp fails on decoder warnings, so no half-decoded image trains.
  */
 export async function decodePixels(
   input: string | Uint8Array,
@@ -73,15 +80,19 @@ export async function decodePixels(
   const name = typeof input === 'string' ? input : (options.name ?? '<image bytes>');
   const bytes = await readInput(input, name);
   const [height, width, channels] = geometry.inputShape;
-  const { info, data } = await sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
-    .removeAlpha()
-    .toColourspace(channels === 3 ? 'srgb' : 'b-w')
-    .resize(width, height, { fit: geometry.resize, position: 'centre' })
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true })
-    .catch((e: Error) => {
-      throw new ImageDecodeError(name, oneLine(e.message));
-    });
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    decoded = await sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
+      .removeAlpha()
+      .toColourspace(channels === 3 ? 'srgb' : 'b-w')
+      .resize(width, height, { fit: geometry.resize, position: 'centre', kernel: 'linear' })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    // Both sharp's constructor (empty input) and the pipeline (corrupt data) throw here.
+    throw new ImageDecodeError(name, oneLine((e as Error).message));
+  }
+  const { info, data } = decoded;
   if (info.width !== width || info.height !== height || info.channels !== channels) {
     throw new ImageDecodeError(
       name,
@@ -117,6 +128,17 @@ export function normalizePixels(
   const c = prep.inputShape[2];
   const scale = prep.std.map((s) => 1 / (255 * s));
   const bias = prep.mean.map((m, i) => -m / prep.std[i]);
+  if (c === 3) {
+    // Unrolled for RGB: ~3x faster than the generic loop, which matters at 224x224.
+    const [s0, s1, s2] = scale;
+    const [b0, b1, b2] = bias;
+    for (let i = 0; i < pixels.length; i += 3) {
+      out[offset + i] = pixels[i] * s0 + b0;
+      out[offset + i + 1] = pixels[i + 1] * s1 + b1;
+      out[offset + i + 2] = pixels[i + 2] * s2 + b2;
+    }
+    return out;
+  }
   for (let i = 0; i < pixels.length; i += c) {
     for (let k = 0; k < c; k++) out[offset + i + k] = pixels[i + k] * scale[k] + bias[k];
   }

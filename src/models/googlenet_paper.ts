@@ -134,7 +134,9 @@ export interface AuxCompileArgs {
  * Compiles a training model so that its loss is `main + 0.3 * aux_1 + 0.3 * aux_2` (Keras
  * `loss_weights=[1, 0.3, 0.3]`; tfjs has no `lossWeights`, so each auxiliary loss function is scaled).
  * `fit` then takes one target per output: `model.fit(x, [y, y, y])`. The per-output losses tfjs reports
- * (`aux_1_output_loss`, ...) are the weighted ones. Metrics apply to the main output only.
+ * (`aux_1_output_loss`, ...) are the weighted ones. Metrics apply to the main output only. Evaluate with
+ * `inferenceModel(model).evaluate(...)`: tfjs 4.22's `evaluate()` on a multi-output model returns running
+ * sums of the per-output losses instead of the total (its `fit`/`trainOnBatch` total is right).
  */
 export function compileWithAuxLosses(model: tf.LayersModel, args: AuxCompileArgs): void {
   const auxWeight = args.auxWeight ?? AUX_LOSS_WEIGHT;
