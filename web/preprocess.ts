@@ -11,9 +11,10 @@ export interface Preprocessing {
 /**
  * The server's preprocessing in the browser: decode (EXIF orientation applied by createImageBitmap), resize
  * to inputShape on a canvas (`fill` stretches; `cover` scales the short side and crops the centre), drop
- * alpha, then (pixel/255 - mean) / std per channel. The canvas resamples with the browser's high-quality
- * filter where sharp uses lanczos3, so resized pixels can differ by a few levels; images already at the
- * input size are not resampled and match exactly up to JPEG decoder rounding.
+ * alpha, then (pixel/255 - mean) / std per channel. The canvas resamples with the browser's filter where
+ * the server uses libvips' bilinear reduce (and JPEG shrink-on-load), so resized pixels differ by a few
+ * levels (measured mean |diff| 2-3 of 255 for `fill`; `cover` crops can also sit up to half an output
+ * pixel apart); images already at the input size are not resampled and agree up to JPEG decoder rounding.
  */
 export async function imageToInput(blob: Blob, prep: Preprocessing): Promise<tf.Tensor4D> {
   const [h, w, c] = prep.inputShape;
