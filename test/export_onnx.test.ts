@@ -232,6 +232,21 @@ for (const name of Object.keys(MODEL_BUILDERS)) {
   });
 }
 
+test('a Sequential model exports like a functional one', async () => {
+  const model = tf.sequential({
+    layers: [
+      L.conv2d({ inputShape: [9, 9, 2], filters: 3, kernelSize: 3, activation: 'relu' }),
+      L.maxPooling2d({ poolSize: 2 }),
+      L.flatten(),
+      L.dense({ units: 4, activation: 'softmax' }),
+    ],
+  });
+  randomizeWeights(model, 5);
+  const diff = await parity(model, 3);
+  assert.ok(diff < 1e-4, `max diff ${diff}`);
+  model.dispose();
+});
+
 test('every small model passes onnx.checker', async (t) => {
   if (checkerMissing) {
     t.skip(`onnx.checker unavailable: ${checkerMissing}`);
