@@ -1,10 +1,15 @@
 // Bundles the browser page (web/) into dist/web: one script with tfjs and its backends, no CDN.
 const fs = require('node:fs');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const esbuild = require('esbuild');
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'dist', 'web');
+// esbuild strips types without checking them: type-check the page first.
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'web')], {
+  stdio: 'inherit',
+});
 fs.mkdirSync(out, { recursive: true });
 esbuild.buildSync({
   entryPoints: [path.join(root, 'web', 'app.ts')],

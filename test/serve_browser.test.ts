@@ -70,7 +70,7 @@ test('browser page: tfjs in chromium and the server agree on a real JPEG', {
       assert.ok(Math.abs(bp[0][1] - sp[0][1]) < 0.02, `top probability ${bp[0][1]} vs ${sp[0][1]}`);
       assert.match((await page.textContent('#agreement')) ?? '', /agree/);
     }
-    // A larger image: the canvas resamples where sharp uses lanczos3, so only report the difference.
+    // A larger image: the canvas resamples differently from libvips, so only report the difference.
     const big = path.join(ARTIFACTS, 'resized-input.jpg');
     await fs.mkdir(ARTIFACTS, { recursive: true });
     await sharp(path.join(CIFAR_SAMPLE, 'val/horse/0003.jpg'))
@@ -86,7 +86,7 @@ test('browser page: tfjs in chromium and the server agree on a real JPEG', {
       ),
     );
     t.diagnostic(
-      `240x180 JPEG resized to 32x32: browser ${resized[0].join(' ')}, server ${resized[1].join(' ')} (canvas vs lanczos3)`,
+      `240x180 JPEG resized to 32x32: browser ${resized[0].join(' ')}, server ${resized[1].join(' ')} (canvas vs libvips bilinear)`,
     );
     const shot = path.join(ARTIFACTS, 'serve_browser.png');
     await page.screenshot({ path: shot, fullPage: true });
