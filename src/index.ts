@@ -6,6 +6,7 @@ import { selectBackend } from './backend/select';
 export const backendReady = selectBackend();
 
 export type { BackendName } from './backend/select';
+export * from './data/index';
 export * from './io/model_folder';
 export * from './models/googlenet';
 export * from './models/inception_module';
