@@ -8,6 +8,10 @@ const COMMANDS: Record<
   () => Promise<{ run: (argv: string[]) => Promise<number | undefined>; summary: string }>
 > = {
   summary: () => import('./summary'),
+  train: () => import('./train'),
+  evaluate: () => import('./evaluate'),
+  predict: () => import('./predict'),
+  demo: () => import('./demo'),
 };
 
 function usage(): string {

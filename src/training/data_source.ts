@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, seededRandom, shuffleInPlace } from '../data/random';
 
 /** One batch for the loop: NHWC (or any) inputs and one-hot labels; the loop disposes both. */
 export interface XYBatch {
@@ -17,29 +18,6 @@ export interface DataSource {
   batches(epoch: number, skip?: number): AsyncIterable<XYBatch>;
 }
 
-/** A small seeded generator (mulberry32): same seed, same sequence. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher-Yates with a seeded generator. */
-export function shuffledIndices(n: number, seed: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  const random = seededRandom(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
-
 /** Batches of in-memory tensors (Keras `fit(x, y, batch_size, shuffle)`), reshuffled per epoch from `seed`. */
 export function tensorSource(
   xs: tf.Tensor,
@@ -52,7 +30,8 @@ export function tensorSource(
   return {
     steps,
     async *batches(epoch: number, skip = 0) {
-      const order = shuffle ? shuffledIndices(n, seed * 1000003 + epoch) : [...Array(n).keys()];
+      const order = [...Array(n).keys()];
+      if (shuffle) shuffleInPlace(order, seededRandom(deriveSeed(seed, epoch)));
       for (let step = skip; step < steps; step++) {
         const idx = order.slice(step * batchSize, (step + 1) * batchSize);
         yield tf.tidy(() => {
