@@ -12,4 +12,5 @@ export * from './models/googlenet';
 export * from './models/inception_module';
 export { buildModel, MODEL_BUILDERS } from './models/registry';
 export { formatSummary, type ModelSummary, modelSummary, type SummaryRow } from './models/summary';
+export * from './training/index';
 export { tf };

@@ -36,9 +36,10 @@ export function formatStepTime(seconds: number): string {
   return `${(seconds * 1e6).toFixed(0)}us/step`;
 }
 
-/** Keras metric value: 4 decimals, or scientific for tiny values. */
+/** Keras metric value: `%.4f`, or Python's `%.4e` (two-digit exponent) for values up to 1e-3. */
 export function formatValue(v: number): string {
-  return Math.abs(v) > 1e-3 ? v.toFixed(4) : v.toExponential(4);
+  if (Math.abs(v) > 1e-3) return v.toFixed(4);
+  return v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
 /** `12/40 [=======>......................]` exactly as Keras's Progbar draws it. */
