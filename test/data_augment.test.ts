@@ -4,7 +4,7 @@ import {
   type Augmentation,
   applyAugmentation,
   augmentPixels,
-  DEFAULT_AUGMENTATION,
+  defaultAugmentation,
   drawAugmentation,
   type Pixels,
   seededRandom,
@@ -116,7 +116,7 @@ test('augmentation with the same seed draws the same flips and crops; another se
   assert.equal(new Set(draws.map((d) => d.cropX)).size, 5);
 });
 
-test('the input is never modified, padding must fit, and the default is flip + 4-pixel reflect crop', () => {
+test('the input is never modified, padding must fit, and the default is flip + reflect crop by 1/8 of the side', () => {
   const image = positions();
   const copy = Array.from(image.data);
   augmentPixels(image, { horizontalFlip: true, cropPadding: 1 }, seededRandom(0));
@@ -130,5 +130,64 @@ test('the input is never modified, padding must fit, and the default is flip + 4
       ),
     /cropPadding 3 is too large/,
   );
-  assert.deepEqual(DEFAULT_AUGMENTATION, { horizontalFlip: true, cropPadding: 4, padMode: 'reflect' });
+  assert.deepEqual(defaultAugmentation([32, 32, 3]), {
+    horizontalFlip: true,
+    cropPadding: 4,
+    padMode: 'reflect',
+  });
+  assert.equal(defaultAugmentation([224, 224, 3]).cropPadding, 28);
+  assert.equal(defaultAugmentation([2, 2, 3]).cropPadding, 0);
+});
+
+/** The textbook version: build the padded image, crop it, then mirror; slow but obviously right. */
+function reference(image: Pixels, aug: Augmentation, draw: { flip: boolean; cropY: number; cropX: number }) {
+  const { data, height: h, width: w, channels: c } = image;
+  const p = aug.cropPadding;
+  const ph = h + 2 * p;
+  const pw = w + 2 * p;
+  const padded = new Uint8Array(ph * pw * c);
+  const mirror = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
+  for (let y = 0; y < ph; y++) {
+    for (let x = 0; x < pw; x++) {
+      const sy = y - p;
+      const sx = x - p;
+      const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+      if (aug.padMode === 'zero' && !inside) continue;
+      for (let k = 0; k < c; k++)
+        padded[(y * pw + x) * c + k] = data[(mirror(sy, h) * w + mirror(sx, w)) * c + k];
+    }
+  }
+  const out = new Uint8Array(h * w * c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const cx = draw.flip ? w - 1 - x : x;
+      for (let k = 0; k < c; k++)
+        out[(y * w + x) * c + k] = padded[((y + draw.cropY) * pw + cx + draw.cropX) * c + k];
+    }
+  }
+  return Array.from(out);
+}
+
+test('every flip and crop offset matches the pad-crop-flip reference, both pad modes, 1 and 3 channels', () => {
+  for (const c of [1, 3]) {
+    const w = 7;
+    const h = 5;
+    const data = Uint8Array.from({ length: w * h * c }, (_, i) => (i * 37 + 11) % 256);
+    const image: Pixels = { data, height: h, width: w, channels: c };
+    for (const padMode of ['reflect', 'zero'] as const) {
+      const aug: Augmentation = { horizontalFlip: true, cropPadding: 3, padMode };
+      for (const flip of [false, true]) {
+        for (let cropY = 0; cropY <= 6; cropY++) {
+          for (let cropX = 0; cropX <= 6; cropX++) {
+            const draw = { flip, cropY, cropX };
+            assert.deepEqual(
+              Array.from(applyAugmentation(image, aug, draw).data),
+              reference(image, aug, draw),
+              `${padMode} c=${c} ${JSON.stringify(draw)}`,
+            );
+          }
+        }
+      }
+    }
+  }
 });

@@ -258,3 +258,37 @@ test('channelStats: per-channel mean and std of pixel/255, floored for constant 
   assert.equal(one.images, 1);
   assert.ok(one.std.every((s) => s === MIN_STD));
 });
+
+test('on the embedded CIFAR-10 sample: channel means near the published CIFAR-10 values, full batches', async () => {
+  const train = await ImageFolderDataset.open(
+    path.join(__dirname, '..', '..', 'data', 'cifar10-sample', 'train'),
+  );
+  const stats = await channelStats(train, { inputShape: [32, 32, 3], resize: 'fill' });
+  assert.equal(stats.images, 400);
+  // CIFAR-10 training set: mean (0.4914, 0.4822, 0.4465), std (0.2470, 0.2435, 0.2616) of pixel/255.
+  [0.4914, 0.4822, 0.4465].forEach((m, k) => {
+    assert.ok(Math.abs(stats.mean[k] - m) < 0.03, `mean ${stats.mean}`);
+  });
+  [0.247, 0.2435, 0.2616].forEach((s, k) => {
+    assert.ok(Math.abs(stats.std[k] - s) < 0.03, `std ${stats.std}`);
+  });
+  const preprocessing: Preprocessing = {
+    inputShape: [32, 32, 3],
+    mean: stats.mean,
+    std: stats.std,
+    resize: 'fill',
+  };
+  const before = tf.memory().numTensors;
+  let rows = 0;
+  let sum = 0;
+  for await (const b of batches(train, { batchSize: 64, preprocessing, shuffle: true, seed: 1 })) {
+    rows += b.xs.shape[0];
+    for (const v of b.xs.dataSync() as Float32Array) sum += v;
+    assert.deepEqual(b.ys.shape, [b.xs.shape[0], 10]);
+    tf.dispose([b.xs, b.ys]);
+  }
+  assert.equal(rows, 400);
+  // Normalised with their own statistics, the images average to ~0.
+  assert.ok(Math.abs(sum / (400 * 32 * 32 * 3)) < 1e-3, `mean ${sum / (400 * 32 * 32 * 3)}`);
+  assert.equal(tf.memory().numTensors, before);
+});

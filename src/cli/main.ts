@@ -8,6 +8,7 @@ const COMMANDS: Record<
   () => Promise<{ run: (argv: string[]) => Promise<number | undefined>; summary: string }>
 > = {
   summary: () => import('./summary'),
+  plot: () => import('./plot'),
   train: () => import('./train'),
   evaluate: () => import('./evaluate'),
   predict: () => import('./predict'),

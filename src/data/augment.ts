@@ -2,12 +2,15 @@ import type { Pixels } from './decode';
 import { type Random, randomInt } from './random';
 import type { Augmentation } from './types';
 
-/** The training default: flip, and pad 4 (reflect) then crop, the usual CIFAR recipe. */
-export const DEFAULT_AUGMENTATION: Augmentation = {
-  horizontalFlip: true,
-  cropPadding: 4,
-  padMode: 'reflect',
-};
+/**
+ * The training default: random flip, and reflect-pad by 1/8 of the input side then crop back, the usual
+ * CIFAR recipe (4 pixels at 32x32) scaled to other sizes (28 at 224x224), so shifts stay the same fraction.
+ */
+export function defaultAugmentation(inputShape: readonly number[]): Augmentation {
+  const side = Math.min(inputShape[0], inputShape[1]);
+  const cropPadding = Math.max(0, Math.min(Math.round(side / 8), side - 1));
+  return { horizontalFlip: true, cropPadding, padMode: 'reflect' };
+}
 
 /** One draw of the augmentation for one image. */
 export interface AugmentationDraw {
@@ -56,17 +59,35 @@ export function applyAugmentation(
     );
   }
   if (!draw.flip && (p === 0 || (draw.cropY === p && draw.cropX === p))) return pixels;
-  const out = new Uint8Array(data.length);
+  // Source column of each output column (-1: zero padding), computed once per image, not per pixel.
+  const sourceColumn = new Int32Array(w);
+  for (let x = 0; x < w; x++) {
+    const sx = (draw.flip ? w - 1 - x : x) + draw.cropX - p;
+    sourceColumn[x] = mode === 'zero' && (sx < 0 || sx >= w) ? -1 : reflect(sx, w);
+  }
+  const out = new Uint8Array(data.length); // zero-filled: the zero padding is already there
+  const shift = draw.cropX - p;
+  // Without a flip, the columns whose source lies inside the image are one contiguous run: one memcpy.
+  const runStart = draw.flip ? w : Math.max(0, -shift);
+  const runEnd = draw.flip ? w : Math.min(w, w - shift);
   for (let y = 0; y < h; y++) {
     const sy = y + draw.cropY - p;
-    const rowInside = sy >= 0 && sy < h;
-    if (!rowInside && mode === 'zero') continue;
-    const srcRow = reflect(sy, h) * w;
+    if (mode === 'zero' && (sy < 0 || sy >= h)) continue;
+    const srcRow = reflect(sy, h) * w * c;
+    const dstRow = y * w * c;
+    if (runEnd > runStart) {
+      out.set(
+        data.subarray(srcRow + (runStart + shift) * c, srcRow + (runEnd + shift) * c),
+        dstRow + runStart * c,
+      );
+    }
     for (let x = 0; x < w; x++) {
-      const sx = (draw.flip ? w - 1 - x : x) + draw.cropX - p;
-      if (mode === 'zero' && (sx < 0 || sx >= w)) continue;
-      const src = (srcRow + reflect(sx, w)) * c;
-      const dst = (y * w + x) * c;
+      if (x === runStart) x = runEnd;
+      if (x >= w) break;
+      const sx = sourceColumn[x];
+      if (sx < 0) continue;
+      const src = srcRow + sx * c;
+      const dst = dstRow + x * c;
       for (let k = 0; k < c; k++) out[dst + k] = data[src + k];
     }
   }

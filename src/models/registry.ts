@@ -1,9 +1,15 @@
 import type * as tf from '@tensorflow/tfjs';
 import { type GoogLeNetArgs, googlenet } from './googlenet';
+import { googlenetBN } from './googlenet_bn';
+import { googlenetCifar } from './googlenet_cifar';
+import { googlenetPaper } from './googlenet_paper';
 
 /** Builders the CLI's `--model NAME` can name. Every builder takes the same GoogLeNetArgs. */
 export const MODEL_BUILDERS: Record<string, (args?: GoogLeNetArgs) => tf.LayersModel> = {
   googlenet,
+  'googlenet-paper': googlenetPaper,
+  'googlenet-bn': googlenetBN,
+  'googlenet-cifar': googlenetCifar,
 };
 
 export function buildModel(name: string, args: GoogLeNetArgs = {}): tf.LayersModel {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { defaultAugmentation } from '../data/augment';
 import { ImageFolderDataset } from '../data/image_folder';
 import { channelStats } from '../data/stats';
 import type { Augmentation, BadFilePolicy } from '../data/types';
@@ -51,7 +52,7 @@ export interface TrainClassifierOptions {
   learningRate?: number;
   /** Seeds the validation split, shuffling, augmentation and the normalisation sample. Default 0. */
   seed?: number;
-  /** Training augmentation (random flip, pad-and-crop); false turns it off. Default on. */
+  /** Training augmentation; false turns it off. Default: the data pipeline's defaultAugmentation (flip, pad 1/8 + crop). */
   augmentation?: Augmentation | false;
   /** Quantity the callbacks watch; default val_loss, or loss without validation. */
   monitor?: string;
@@ -120,7 +121,7 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
     optimizer: o.optimizer ?? 'adam',
     learningRate: o.learningRate ?? 1e-3,
     seed: o.seed ?? 0,
-    augmentation: o.augmentation ?? { horizontalFlip: true, cropPadding: 4, padMode: 'reflect' },
+    augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? [224, 224, 3]),
     monitor: o.monitor ?? (o.valData || (o.valSplit ?? 0.1) > 0 ? 'val_loss' : 'loss'),
     reduceLr: o.reduceLr ?? {},
     earlyStopping: o.earlyStopping ?? false,
