@@ -194,6 +194,17 @@ test('bad input: one-line errors naming the file, non-zero exit', async () => {
     /other: class folders do not match the expected classes \[blue, green, red\]/,
   );
   assertOneLineError(cli('train', '--data', path.join(dir, 'train'), '--bogus'), 2, /--bogus/);
+  const help = cli('train', '--help');
+  assert.equal(help.code, 0);
+  for (const flag of [
+    '--val-split',
+    '--reduce-lr-patience',
+    '--early-stopping-patience',
+    '--restore-best-weights',
+    '--resume',
+  ]) {
+    assert.ok(help.stdout.includes(flag), flag);
+  }
   assertOneLineError(cli('evaluate', '--model-dir', out), 2, /--data DIR is required/);
   assertOneLineError(
     cli('predict', '--model-dir', out, '--top', '0', 'x.png'),

@@ -112,6 +112,13 @@ test('loadCheckpoint: missing or truncated state gives a one-line error naming t
     epochs: 1,
     onSnapshot: (s) => saveCheckpoint(path.join(dir, 'last'), model, s, null),
   });
+  const ckpt = await loadCheckpoint(path.join(dir, 'last'));
+  compileClassifier(ckpt.model, createOptimizer('sgd', 0.1));
+  await assert.rejects(
+    restoreOptimizer(ckpt.model.optimizer, ckpt),
+    /last: the checkpoint holds Adam state, not Momentum/,
+  );
+  ckpt.model.dispose();
   const bin = path.join(dir, 'last', 'state.bin');
   const bytes = await fs.readFile(bin);
   await fs.writeFile(bin, bytes.subarray(0, bytes.length - 4));

@@ -20,7 +20,8 @@ data:
   --val-data DIR                validation image folder with the same class folders
   --val-split F                 hold out this fraction of --data per class for validation (default 0.1; 0: none)
   --skip-bad-files              skip undecodable images with a warning instead of stopping
-  --seed N                      seeds the split, shuffling, augmentation (default 0)
+  --seed N                      seeds the split, shuffling, augmentation (default 0;
+                                weight initialisation is not seeded)
   --no-augment                  no flip/crop augmentation
 
 model:

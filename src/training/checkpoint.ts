@@ -24,6 +24,8 @@ export interface LoadedCheckpoint<Meta = unknown> {
   optimizerWeights: NamedTensor[];
   /** What the caller stored with the checkpoint (training options, seed, ...). */
   meta: Meta;
+  /** Class of the optimizer whose state this is (`Adam`, ...). */
+  optimizerClass: string;
 }
 
 interface StateJson {
@@ -128,11 +130,17 @@ export async function loadCheckpoint<Meta = unknown>(dirWanted: string): Promise
     model,
     optimizerWeights,
     meta: state.meta as Meta,
+    optimizerClass: state.optimizer.className,
   };
 }
 
 /** Puts the saved optimizer state into a fresh optimizer of the same kind (before its first step). */
 export async function restoreOptimizer(optimizer: tf.Optimizer, checkpoint: LoadedCheckpoint): Promise<void> {
+  if (optimizer.getClassName() !== checkpoint.optimizerClass) {
+    throw new Error(
+      `${checkpoint.dir}: the checkpoint holds ${checkpoint.optimizerClass} state, not ${optimizer.getClassName()}`,
+    );
+  }
   if (checkpoint.optimizerWeights.length > 0) await optimizer.setWeights(checkpoint.optimizerWeights);
   tf.dispose(checkpoint.optimizerWeights.map((w) => w.tensor));
 }

@@ -21,7 +21,7 @@ export interface EvaluationReport {
   loss: number;
   /** Top-1 accuracy. */
   accuracy: number;
-  /** Top-5 accuracy; null with fewer than 5 classes... then it would be 1 by definition. */
+  /** Top-5 accuracy; null with fewer than 5 classes (where it is always 1). */
   top5: number | null;
   labels: string[];
   perClass: ClassReport[];
