@@ -150,6 +150,14 @@ export async function run(argv: string[]): Promise<number | undefined> {
     onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
     out,
   };
+  if (resume) {
+    // A resumed run keeps the options it was started with (they are in checkpoints/last); say so.
+    const ignored = Object.keys(values).filter((k) => !['out', 'resume', 'epochs', 'json'].includes(k));
+    if (ignored.length)
+      process.stderr.write(
+        `train --resume: using the checkpoint's options; ignoring --${ignored.join(', --')}\n`,
+      );
+  }
   const json = Boolean(values.json);
   const stream = json ? process.stderr : process.stdout;
   const print = (line: string) => stream.write(`${line}\n`);
