@@ -25,4 +25,5 @@ export { evaluateFolder, type FolderEvaluation } from './report/evaluate_folder'
 export { loadHistory, parseHistory, type TrainingHistory } from './report/history';
 export { renderReport } from './report/report';
 export { createInferenceServer, type InferenceServer, type InferenceServerOptions } from './serve/server';
+export * from './training/index';
 export { tf };

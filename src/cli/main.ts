@@ -12,6 +12,10 @@ const COMMANDS: Record<
   serve: () => import('./serve'),
   report: () => import('./report'),
   plot: () => import('./plot'),
+  train: () => import('./train'),
+  evaluate: () => import('./evaluate'),
+  predict: () => import('./predict'),
+  demo: () => import('./demo'),
 };
 
 function usage(): string {
