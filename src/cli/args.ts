@@ -54,3 +54,19 @@ export function shapeFlag(
   }
   return parts as [number, number, number];
 }
+
+/** Parses a number flag that may be 0 (a rate floor, a fraction), echoing the bad value. */
+export function nonNegativeFlag(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  max = Infinity,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n >= max) {
+    const range = max === Infinity ? '>= 0' : `in [0, ${max})`;
+    throw new UsageError(`--${name} must be a number ${range}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}

@@ -8,6 +8,14 @@ const COMMANDS: Record<
   () => Promise<{ run: (argv: string[]) => Promise<number | undefined>; summary: string }>
 > = {
   summary: () => import('./summary'),
+  export: () => import('./export'),
+  serve: () => import('./serve'),
+  report: () => import('./report'),
+  plot: () => import('./plot'),
+  train: () => import('./train'),
+  evaluate: () => import('./evaluate'),
+  predict: () => import('./predict'),
+  demo: () => import('./demo'),
   bench: () => import('./bench'),
 };
 

@@ -12,8 +12,10 @@ export interface LabelledFile {
 export interface Augmentation {
   /** Random horizontal flip with probability 0.5. */
   horizontalFlip: boolean;
-  /** Pad each side by this many pixels (reflect) then random-crop back to the input size; 0 disables. */
+  /** Pad each side by this many pixels then random-crop back to the input size; 0 disables. */
   cropPadding: number;
+  /** How the padding is filled: mirror the border pixels (`reflect`, the default) or black (`zero`). */
+  padMode?: 'reflect' | 'zero';
 }
 
 /** How a stream of batches is drawn from a dataset. */
@@ -26,7 +28,16 @@ export interface BatchOptions {
   augmentation?: Augmentation | false;
   /** Images decoded ahead of the consumer; bounds memory whatever the dataset size. */
   prefetch?: number;
+  /** The pass number: with `seed`, it picks this epoch's file order and augmentation draws. */
+  epoch?: number;
+  /** A bad file (corrupt, not an image, unreadable) stops the stream (`error`, the default) or is skipped. */
+  onBadFile?: BadFilePolicy;
+  /** Told about each skipped file; defaults to process.emitWarning. */
+  onSkip?: (path: string, reason: string) => void;
 }
+
+/** What to do with a file that cannot be decoded. */
+export type BadFilePolicy = 'error' | 'skip';
 
 /** One batch: NHWC float32 images and one-hot labels. The consumer disposes both. */
 export interface Batch {
@@ -34,4 +45,6 @@ export interface Batch {
   ys: tf.Tensor2D;
   /** The files behind each row, for reports and error messages. */
   files: LabelledFile[];
+  /** Files skipped (onBadFile 'skip') while this batch was filled. */
+  skipped: number;
 }

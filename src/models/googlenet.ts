@@ -110,14 +110,21 @@ export function moduleFilters(row: ModuleRow, widthMultiplier: number): Inceptio
   };
 }
 
+/** Sees the output of each inception module as it is built (the paper's auxiliary heads tap 4a and 4d). */
+export type ModuleTap = (name: string, output: tf.SymbolicTensor) => void;
+
 /** Applies the rows of one stage of INCEPTION_TABLE in order. */
 export function inceptionStage(
   x: tf.SymbolicTensor,
   rows: ModuleRow[],
   widthMultiplier: number,
   conv: ConvBlock = convRelu,
+  onModule?: ModuleTap,
 ): tf.SymbolicTensor {
-  for (const row of rows) x = inceptionModule(x, moduleFilters(row, widthMultiplier), row[0], conv);
+  for (const row of rows) {
+    x = inceptionModule(x, moduleFilters(row, widthMultiplier), row[0], conv);
+    onModule?.(row[0], x);
+  }
   return x;
 }
 
@@ -128,6 +135,19 @@ export function maxPool2(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor 
     .apply(x) as tf.SymbolicTensor;
 }
 
+/** Dropout → dense classifier on pooled features: layers `${prefix}dropout` and `${prefix}output`. */
+export function dropoutDense(
+  x: tf.SymbolicTensor,
+  a: Pick<ResolvedArgs, 'numClasses' | 'classifierActivation'>,
+  rate: number,
+  prefix = '',
+): tf.SymbolicTensor {
+  x = tf.layers.dropout({ rate, name: `${prefix}dropout` }).apply(x) as tf.SymbolicTensor;
+  return tf.layers
+    .dense({ units: a.numClasses, activation: a.classifierActivation, name: `${prefix}output` })
+    .apply(x) as tf.SymbolicTensor;
+}
+
 /** Global average pool → dropout → dense classifier, named as in the notebook. */
 export function classifierHead(
   x: tf.SymbolicTensor,
@@ -135,11 +155,38 @@ export function classifierHead(
   poolName = 'avg_pool_5_3x3_1',
 ): tf.SymbolicTensor {
   x = tf.layers.globalAveragePooling2d({ name: poolName }).apply(x) as tf.SymbolicTensor;
-  if (!a.includeTop) return x;
-  x = tf.layers.dropout({ rate: a.dropout, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
-  return tf.layers
-    .dense({ units: a.numClasses, activation: a.classifierActivation, name: 'output' })
-    .apply(x) as tf.SymbolicTensor;
+  return a.includeTop ? dropoutDense(x, a, a.dropout) : x;
+}
+
+/** How a builder varies the shared GoogLeNet body, from the input to inception_5b. */
+export interface BodyOptions {
+  /** The convolution block used everywhere. Default: the notebook's conv + bias + ReLU. */
+  conv?: ConvBlock;
+  /** Inserted after max_pool_1 and after conv_2b under the given name (the paper's LRN). Default: none. */
+  norm?: (x: tf.SymbolicTensor, name: string) => tf.SymbolicTensor;
+  /** Sees each inception module's output. */
+  onModule?: ModuleTap;
+}
+
+/** The ImageNet-style GoogLeNet body: stride-2 stem, inception 3a-5b; 224x224 → 7x7x1024 at width 1. */
+export function googlenetBody(
+  input: tf.SymbolicTensor,
+  widthMultiplier: number,
+  { conv = convRelu, norm, onModule }: BodyOptions = {},
+): tf.SymbolicTensor {
+  const w = (f: number) => scaleFilters(f, widthMultiplier);
+  let x = conv(input, w(64), 7, 'conv_1_7x7_2', 2); // 112x112x64
+  x = maxPool2(x, 'max_pool_1_3x3_2'); // 56x56x64
+  if (norm) x = norm(x, 'lrn_1');
+  x = conv(x, w(64), 1, 'conv_2a_3x3_1'); // 56x56x64
+  x = conv(x, w(192), 3, 'conv_2b_3x3_1'); // 56x56x192
+  if (norm) x = norm(x, 'lrn_2');
+  x = maxPool2(x, 'max_pool_2_3x3_2'); // 28x28x192
+  x = inceptionStage(x, INCEPTION_TABLE['3'], widthMultiplier, conv, onModule); // 28x28x480
+  x = maxPool2(x, 'max_pool_3_3x3_2'); // 14x14x480
+  x = inceptionStage(x, INCEPTION_TABLE['4'], widthMultiplier, conv, onModule); // 14x14x832
+  x = maxPool2(x, 'max_pool_4_3x3_2'); // 7x7x832
+  return inceptionStage(x, INCEPTION_TABLE['5'], widthMultiplier, conv, onModule); // 7x7x1024
 }
 
 /**
@@ -153,18 +200,8 @@ export function classifierHead(
  */
 export function googlenet(args: GoogLeNetArgs = {}): tf.LayersModel {
   const a = resolveArgs('googlenet', args);
-  const w = (f: number) => scaleFilters(f, a.widthMultiplier);
   const input = tf.input({ shape: a.inputShape, name: 'input' }); // 224x224x3
-  let x = convRelu(input, w(64), 7, 'conv_1_7x7_2', 2); // 112x112x64
-  x = maxPool2(x, 'max_pool_1_3x3_2'); // 56x56x64
-  x = convRelu(x, w(64), 1, 'conv_2a_3x3_1'); // 56x56x64
-  x = convRelu(x, w(192), 3, 'conv_2b_3x3_1'); // 56x56x192
-  x = maxPool2(x, 'max_pool_2_3x3_2'); // 28x28x192
-  x = inceptionStage(x, INCEPTION_TABLE['3'], a.widthMultiplier); // 28x28x480
-  x = maxPool2(x, 'max_pool_3_3x3_2'); // 14x14x480
-  x = inceptionStage(x, INCEPTION_TABLE['4'], a.widthMultiplier); // 14x14x832
-  x = maxPool2(x, 'max_pool_4_3x3_2'); // 7x7x832
-  x = inceptionStage(x, INCEPTION_TABLE['5'], a.widthMultiplier); // 7x7x1024
+  const x = googlenetBody(input, a.widthMultiplier); // 7x7x1024
   const output = classifierHead(x, a); // 1024 → numClasses
   return tf.model({ inputs: input, outputs: output, name: 'googlenet' });
 }

@@ -1,9 +1,20 @@
 import type * as tf from '@tensorflow/tfjs';
 import { type GoogLeNetArgs, googlenet } from './googlenet';
+import { googlenetBN } from './googlenet_bn';
+import { googlenetCifar } from './googlenet_cifar';
+import { googlenetPaper } from './googlenet_paper';
 
 /** Builders the CLI's `--model NAME` can name. Every builder takes the same GoogLeNetArgs. */
 export const MODEL_BUILDERS: Record<string, (args?: GoogLeNetArgs) => tf.LayersModel> = {
   googlenet,
+  'googlenet-paper': googlenetPaper,
+  'googlenet-bn': googlenetBN,
+  'googlenet-cifar': googlenetCifar,
+};
+
+/** Input shape a CLI command uses for a builder when neither --input-shape nor --input-size is given. */
+export const DEFAULT_INPUT_SHAPES: Record<string, [number, number, number]> = {
+  'googlenet-cifar': [32, 32, 3],
 };
 
 export function buildModel(name: string, args: GoogLeNetArgs = {}): tf.LayersModel {

@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, seededRandom, shuffleInPlace } from '../data/random';
+
+/** One batch for the loop: NHWC (or any) inputs and one-hot labels; the loop disposes both. */
+export interface XYBatch {
+  xs: tf.Tensor;
+  ys: tf.Tensor;
+}
+
+/**
+ * What the training loop draws batches from. `batches(epoch, skip)` makes one pass; the epoch seeds its
+ * shuffling and augmentation so that a resumed run sees the same order, and `skip` drops the batches a
+ * run interrupted mid-epoch had already trained on.
+ */
+export interface DataSource {
+  /** Batches per pass. */
+  readonly steps: number;
+  batches(epoch: number, skip?: number): AsyncIterable<XYBatch>;
+}
+
+/** Batches of in-memory tensors (Keras `fit(x, y, batch_size, shuffle)`), reshuffled per epoch from `seed`. */
+export function tensorSource(
+  xs: tf.Tensor,
+  ys: tf.Tensor,
+  { batchSize = 32, shuffle = true, seed = 0 }: { batchSize?: number; shuffle?: boolean; seed?: number } = {},
+): DataSource {
+  const n = xs.shape[0];
+  if (ys.shape[0] !== n) throw new Error(`tensorSource: ${n} inputs but ${ys.shape[0]} labels`);
+  const steps = Math.ceil(n / batchSize);
+  return {
+    steps,
+    async *batches(epoch: number, skip = 0) {
+      const order = [...Array(n).keys()];
+      if (shuffle) shuffleInPlace(order, seededRandom(deriveSeed(seed, epoch)));
+      for (let step = skip; step < steps; step++) {
+        const idx = order.slice(step * batchSize, (step + 1) * batchSize);
+        yield tf.tidy(() => {
+          const i = tf.tensor1d(idx, 'int32');
+          return { xs: tf.gather(xs, i), ys: tf.gather(ys, i) };
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,211 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Callback, CallbackState, Logs, TrainingContext } from './callback';
+import type { HistoryRow } from './csv_logger';
+import type { DataSource } from './data_source';
+import { metricNames } from './metrics';
+import { getLearningRate, setLearningRate } from './optimizers';
+
+/** Keras `History`: the epochs run and each metric per epoch. */
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+}
+
+/** Running sums of an epoch in progress, weighted by batch size (Keras's `Mean` metrics). */
+export interface EpochProgress {
+  sums: Logs;
+  seen: number;
+}
+
+/**
+ * Everything needed to continue a run: written at each epoch end (step 0) and when interrupted mid-epoch.
+ * `epoch` is the epoch to run next, or the one in progress when `step` > 0.
+ */
+export interface TrainingSnapshot {
+  epoch: number;
+  step: number;
+  progress: EpochProgress | null;
+  learningRate: number;
+  callbacks: Record<string, CallbackState>;
+  history: HistoryRow[];
+}
+
+export interface FitOptions {
+  epochs: number;
+  /** Keras `initial_epoch`: the first epoch to run (0-based). Default 0, or the snapshot's when resuming. */
+  initialEpoch?: number;
+  validationData?: DataSource;
+  callbacks?: Callback[];
+  /** Aborting finishes the current step, then stops with a snapshot (`interrupted: true`). */
+  signal?: AbortSignal;
+  /** Where resumable state goes: called after every epoch's callbacks and once on interruption. */
+  onSnapshot?: (snapshot: TrainingSnapshot) => Promise<void>;
+  /** Continue from a snapshot (weights and optimizer state already restored by the caller). */
+  resume?: TrainingSnapshot;
+}
+
+export interface FitResult {
+  history: History;
+  /** Rows of every epoch, including those of the run this one resumed. */
+  rows: HistoryRow[];
+  /** Stopped by the signal; the last snapshot says where. */
+  interrupted: boolean;
+  /** Stopped by a callback (early stopping). */
+  stoppedEarly: boolean;
+  /** The snapshot written last (null when none was taken). */
+  lastSnapshot: TrainingSnapshot | null;
+}
+
+/** Unique keys for callback states: the callback's name, suffixed when several share it. */
+export function callbackKeys(callbacks: Callback[]): string[] {
+  const seen = new Map<string, number>();
+  return callbacks.map((c) => {
+    const n = (seen.get(c.name) ?? 0) + 1;
+    seen.set(c.name, n);
+    return n === 1 ? c.name : `${c.name}_${n}`;
+  });
+}
+
+function means(progress: EpochProgress): Logs {
+  const logs: Logs = {};
+  for (const [k, v] of Object.entries(progress.sums)) logs[k] = v / Math.max(1, progress.seen);
+  return logs;
+}
+
+/** Loss and metrics of a compiled model over a whole data source, weighted by batch size. */
+export async function evaluateSource(model: tf.LayersModel, source: DataSource): Promise<Logs> {
+  const names = metricNames(model);
+  const progress: EpochProgress = { sums: {}, seen: 0 };
+  for await (const { xs, ys } of source.batches(0)) {
+    const n = xs.shape[0];
+    const out = [model.evaluate(xs, ys, { batchSize: n })].flat() as tf.Scalar[];
+    const values = await Promise.all(out.map(async (t) => (await t.data())[0]));
+    tf.dispose([xs, ys, ...out]);
+    names.forEach((name, i) => {
+      progress.sums[name] = (progress.sums[name] ?? 0) + values[i] * n;
+    });
+    progress.seen += n;
+  }
+  if (progress.seen === 0) throw new Error('evaluation data has no batches');
+  return means(progress);
+}
+
+/**
+ * Keras `model.fit` for a compiled model over a data source: per epoch, train steps (`trainOnBatch`), then
+ * validation, then the callbacks' `onEpochEnd` in order, then a snapshot. Logs hold the epoch means of
+ * `loss` and the compiled metrics (`accuracy`, `top5`), their `val_` versions and `lr`, the rate the epoch ran at.
+ */
+export async function trainModel(
+  model: tf.LayersModel,
+  train: DataSource,
+  options: FitOptions,
+): Promise<FitResult> {
+  const optimizer = model.optimizer;
+  if (!optimizer) throw new Error('trainModel: compile the model first (compileClassifier or model.compile)');
+  const { epochs, validationData, signal, onSnapshot, resume } = options;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) {
+    throw new Error(`trainModel: epochs must be an integer >= 1, got ${JSON.stringify(epochs)}`);
+  }
+  const callbacks = options.callbacks ?? [];
+  const keys = callbackKeys(callbacks);
+  const names = metricNames(model);
+  const ctx: TrainingContext = {
+    model,
+    optimizer,
+    epochs,
+    stepsPerEpoch: train.steps,
+    stopTraining: false,
+    getLearningRate: () => getLearningRate(optimizer),
+    setLearningRate: (lr) => setLearningRate(optimizer, lr),
+  };
+  const rows: HistoryRow[] = resume ? [...resume.history] : [];
+  for (const cb of callbacks) cb.setContext?.(ctx);
+  for (const cb of callbacks) await cb.onTrainBegin?.({});
+  if (resume) {
+    callbacks.forEach((cb, i) => {
+      const state = resume.callbacks[keys[i]];
+      if (state && cb.setState) cb.setState(state);
+    });
+    setLearningRate(optimizer, resume.learningRate);
+  }
+  const snapshot = (epoch: number, step: number, progress: EpochProgress | null): TrainingSnapshot => ({
+    epoch,
+    step,
+    progress,
+    learningRate: getLearningRate(optimizer),
+    callbacks: Object.fromEntries(
+      callbacks.flatMap((cb, i) => (cb.getState ? [[keys[i], cb.getState()]] : [])),
+    ),
+    history: [...rows],
+  });
+  let interrupted = false;
+  let stoppedEarly = false;
+  let lastSnapshot: TrainingSnapshot | null = null;
+  const take = async (s: TrainingSnapshot) => {
+    lastSnapshot = s;
+    if (onSnapshot) await onSnapshot(s);
+  };
+  const first = options.initialEpoch ?? resume?.epoch ?? 0;
+  (model as unknown as { stopTraining: boolean }).stopTraining = false;
+
+  for (let epoch = first; epoch < epochs; epoch++) {
+    const partial = resume && epoch === resume.epoch && resume.step > 0 ? resume : null;
+    const startStep = partial ? partial.step : 0;
+    const progress: EpochProgress = partial?.progress
+      ? { sums: { ...partial.progress.sums }, seen: partial.progress.seen }
+      : { sums: {}, seen: 0 };
+    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, { step: startStep });
+    let step = startStep;
+    for await (const { xs, ys } of train.batches(epoch, startStep)) {
+      const n = xs.shape[0];
+      let values: number | number[];
+      try {
+        values = await model.trainOnBatch(xs, ys);
+      } finally {
+        tf.dispose([xs, ys]);
+      }
+      [values].flat().forEach((v, i) => {
+        progress.sums[names[i]] = (progress.sums[names[i]] ?? 0) + v * n;
+      });
+      progress.seen += n;
+      step++;
+      const batchLogs = means(progress);
+      for (const cb of callbacks) await cb.onBatchEnd?.(step - 1, batchLogs);
+      if (signal?.aborted) break;
+    }
+    if (step === 0) throw new Error('training data has no batches');
+    if (signal?.aborted && step < train.steps) {
+      await take(snapshot(epoch, step, progress));
+      interrupted = true;
+      break;
+    }
+    const logs = means(progress);
+    if (validationData) {
+      const val = await evaluateSource(model, validationData);
+      for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
+    }
+    logs.lr = getLearningRate(optimizer);
+    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    rows.push({ epoch, logs: { ...logs } });
+    await take(snapshot(epoch + 1, 0, null));
+    if (ctx.stopTraining || (model as unknown as { stopTraining: boolean }).stopTraining) {
+      stoppedEarly = true;
+      break;
+    }
+    if (signal?.aborted) {
+      interrupted = epoch + 1 < epochs;
+      break;
+    }
+  }
+  const lastLogs = rows.length ? rows[rows.length - 1].logs : {};
+  for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs);
+  return { history: toHistory(rows), rows, interrupted, stoppedEarly, lastSnapshot };
+}
+
+/** Keras `History` from history rows. */
+export function toHistory(rows: HistoryRow[]): History {
+  const history: Record<string, number[]> = {};
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r.logs)))];
+  for (const k of keys) history[k] = rows.map((r) => r.logs[k] ?? Number.NaN);
+  return { epoch: rows.map((r) => r.epoch), history };
+}

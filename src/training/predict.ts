@@ -1,0 +1,49 @@
+import * as tf from '@tensorflow/tfjs';
+import { decodeImageTensor } from '../data/decode';
+import type { ModelInfo } from '../io/model_folder';
+
+export interface LabelProbability {
+  label: string;
+  probability: number;
+}
+
+export interface ImagePrediction {
+  file: string;
+  /** The top-k labels, most probable first. */
+  top: LabelProbability[];
+}
+
+/** The k most probable labels of one probability row, most probable first (ties keep label order). */
+export function topK(probabilities: ArrayLike<number>, labels: string[], k: number): LabelProbability[] {
+  return Array.from(probabilities, (probability, i) => ({ label: labels[i], probability }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, Math.max(1, Math.min(k, labels.length)));
+}
+
+/**
+ * Classifies image files (JPEG or PNG, any size: resized and normalised as preprocessing.json says) with a
+ * loaded model folder; errors name the file. All images are decoded before any is reported.
+ */
+export async function predictImages(
+  model: tf.LayersModel,
+  info: ModelInfo,
+  files: string[],
+  k = 5,
+): Promise<ImagePrediction[]> {
+  if (!(Number.isInteger(k) && k >= 1))
+    throw new Error(`top k must be an integer >= 1, got ${JSON.stringify(k)}`);
+  const inputs: tf.Tensor4D[] = [];
+  try {
+    for (const file of files) inputs.push(await decodeImageTensor(file, info.preprocessing));
+    const results: ImagePrediction[] = [];
+    for (const [i, x] of inputs.entries()) {
+      const probs = tf.tidy(() => model.predict(x) as tf.Tensor);
+      const row = await probs.data();
+      probs.dispose();
+      results.push({ file: files[i], top: topK(row, info.labels, k) });
+    }
+    return results;
+  } finally {
+    tf.dispose(inputs);
+  }
+}
