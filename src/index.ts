@@ -7,6 +7,8 @@ export const backendReady = selectBackend();
 
 export type { BackendName } from './backend/select';
 export * from './data/index';
+export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
+export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
 export * from './layers/lrn';
 export * from './models/googlenet';
@@ -19,5 +21,9 @@ export { formatSummary, type ModelSummary, modelSummary, type SummaryRow } from 
 export { type GraphEdge, type GraphNode, type ModelGraph, modelGraph } from './plot/model_graph';
 export { plotModelPng } from './plot/png';
 export { plotModelSvg } from './plot/svg';
+export { evaluateFolder, type FolderEvaluation } from './report/evaluate_folder';
+export { loadHistory, parseHistory, type TrainingHistory } from './report/history';
+export { renderReport } from './report/report';
+export { createInferenceServer, type InferenceServer, type InferenceServerOptions } from './serve/server';
 export * from './training/index';
 export { tf };

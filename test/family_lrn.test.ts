@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { googlenetPaper, LRN, lrn, PAPER_LRN, tf } from '../src/index';
-import { expectClose } from './helpers/close';
+import { googlenetPaper, inferenceModel, LRN, lrn, onnxLRNAttributes, PAPER_LRN, tf } from '../src/index';
+
+const close = tf.test_util.expectArraysClose;
 
 /** Caffe's LRN across channels, written out: x / (k + alpha / size * sum of squares in the window)^beta. */
 function caffeLRN(x: tf.Tensor4D, size: number, alpha: number, beta: number, k: number): number[] {
@@ -25,7 +26,7 @@ test("LRN's defaults are the paper's Caffe LRN (size 5, alpha 1e-4, beta 0.75, k
   const x = tf.mul(tf.randomNormal([2, 3, 4, 7], 0, 1, 'float32', 5), 150) as tf.Tensor4D;
   const y = lrn().apply(x) as tf.Tensor;
   const expected = caffeLRN(x, 5, 1e-4, 0.75, 1);
-  expectClose(y, expected, 1e-3);
+  close(y.dataSync(), expected, 1e-3);
   assert.ok(tf.max(tf.abs(tf.sub(y, x))).dataSync()[0] > 1, 'LRN should change large activations');
 });
 
@@ -33,8 +34,20 @@ test('LRN layer equals tf.localResponseNormalization for any config, and has a g
   const x = tf.randomNormal([1, 3, 3, 9], 0, 2, 'float32', 6) as tf.Tensor4D;
   const config = { depthRadius: 3, bias: 1.5, alpha: 0.1, beta: 0.6 };
   const layer = new LRN(config);
-  expectClose(layer.apply(x) as tf.Tensor, tf.localResponseNormalization(x, 3, 1.5, 0.1, 0.6), 1e-6);
-  expectClose(layer.apply(x) as tf.Tensor, caffeLRN(x, 7, 0.7, 0.6, 1.5), 1e-4);
+  close(
+    (layer.apply(x) as tf.Tensor).dataSync(),
+    tf.localResponseNormalization(x, 3, 1.5, 0.1, 0.6).dataSync(),
+    1e-6,
+  );
+  // ONNX (and Caffe) LRN: size = 2 * depthRadius + 1, alpha multiplied back by size.
+  const onnx = onnxLRNAttributes(layer);
+  assert.deepEqual(onnx, { size: 7, alpha: 0.7000000000000001, beta: 0.6, bias: 1.5 });
+  close(
+    (layer.apply(x) as tf.Tensor).dataSync(),
+    caffeLRN(x, onnx.size, onnx.alpha, onnx.beta, onnx.bias),
+    1e-4,
+  );
+  assert.deepEqual(onnxLRNAttributes(PAPER_LRN), { size: 5, alpha: 1e-4, beta: 0.75, bias: 1 });
   const grad = tf.grad((t: tf.Tensor) => tf.sum(layer.apply(t) as tf.Tensor))(x);
   assert.deepEqual(grad.shape, x.shape);
   assert.ok(grad.dataSync().every(Number.isFinite));
@@ -67,11 +80,17 @@ test('LRN serialises: a saved model reloads with the same config and outputs', a
   const { depthRadius, bias, alpha, beta } = layer.getConfig();
   assert.deepEqual({ depthRadius, bias, alpha, beta }, config);
   const x = tf.randomNormal([2, 4, 4, 6], 0, 3, 'float32', 8);
-  expectClose(reloaded.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor, 1e-6);
+  close((reloaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync(), 1e-6);
 
-  const paper = googlenetPaper({ inputShape: [32, 32, 3], widthMultiplier: 0.05 });
+  // The paper's training model (LRN + auxiliary heads) reloads, and its inference model still splits off.
+  const paper = googlenetPaper({ inputShape: [32, 32, 3], widthMultiplier: 0.05, auxClassifiers: true });
   const paperReloaded = await roundTrip(paper);
   assert.equal(paperReloaded.getLayer('lrn_2').getClassName(), 'LRN');
+  assert.deepEqual(paperReloaded.outputNames, ['output', 'aux_1_output', 'aux_2_output']);
   const img = tf.randomUniform([1, 32, 32, 3], 0, 255, 'float32', 9);
-  expectClose(paperReloaded.predict(img) as tf.Tensor, paper.predict(img) as tf.Tensor, 1e-6);
+  close(
+    (inferenceModel(paperReloaded).predict(img) as tf.Tensor).dataSync(),
+    (inferenceModel(paper).predict(img) as tf.Tensor).dataSync(),
+    1e-6,
+  );
 });

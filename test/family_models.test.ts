@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { googlenetArgsFromFlags } from '../src/cli/model_flags';
 import {
   buildModel,
   googlenetBN,
@@ -117,13 +118,13 @@ test('googlenet-paper auxiliary heads: after 4a and 4d in the training model, ab
   training.dispose();
 });
 
-test('googlenet-bn: conv without bias, BN (Keras defaults), ReLU carrying the block name', () => {
+test("googlenet-bn: conv without bias, BN (torchvision's settings), ReLU carrying the block name", () => {
   const model = googlenetBN({ inputShape: [32, 32, 3], widthMultiplier: 0.25 });
   const conv = model.getLayer('inception_3a_3x3_conv');
   assert.equal(conv.getClassName(), 'Conv2D');
   assert.equal(conv.getConfig().useBias, false);
   const bn = model.getLayer('inception_3a_3x3_bn').getConfig() as { momentum: number; epsilon: number };
-  assert.equal(bn.momentum, 0.99);
+  assert.equal(bn.momentum, 0.9);
   assert.equal(bn.epsilon, 1e-3);
   assert.equal(model.getLayer('inception_3a_3x3').getClassName(), 'Activation');
   assert.deepEqual(
@@ -167,6 +168,13 @@ test('the family is registered under the CLI names and validates arguments up fr
     assert.equal(headless.outputs[0].shape.length, 2);
     headless.dispose();
   }
+  // The CLI's default input follows the builder: 32x32 for googlenet-cifar, 224x224 for the others.
+  assert.deepEqual(googlenetArgsFromFlags({ model: 'googlenet-cifar' }).args.inputShape, [32, 32, 3]);
+  assert.deepEqual(googlenetArgsFromFlags({ model: 'googlenet-bn' }).args.inputShape, [224, 224, 3]);
+  assert.deepEqual(
+    googlenetArgsFromFlags({ model: 'googlenet-cifar', 'input-size': '64' }).args.inputShape,
+    [64, 64, 3],
+  );
   assert.throws(() => googlenetPaper({ inputShape: [16, 16, 3] }), /too small/);
   assert.throws(() => googlenetPaper({ auxClassifiers: true, includeTop: false }), /needs includeTop/);
 });

@@ -8,6 +8,9 @@ const COMMANDS: Record<
   () => Promise<{ run: (argv: string[]) => Promise<number | undefined>; summary: string }>
 > = {
   summary: () => import('./summary'),
+  export: () => import('./export'),
+  serve: () => import('./serve'),
+  report: () => import('./report'),
   plot: () => import('./plot'),
   train: () => import('./train'),
   evaluate: () => import('./evaluate'),

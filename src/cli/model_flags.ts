@@ -1,4 +1,5 @@
 import type { GoogLeNetArgs } from '../models/googlenet';
+import { DEFAULT_INPUT_SHAPES } from '../models/registry';
 import { intFlag, nonNegativeFlag, numberFlag, type Options, shapeFlag } from './args';
 
 /** The flags every command that builds a network shares. */
@@ -16,16 +17,17 @@ export function googlenetArgsFromFlags(values: Record<string, unknown>): {
   model: string;
   args: GoogLeNetArgs;
 } {
+  const model = (values.model as string | undefined) ?? 'googlenet';
   const size = values['input-size'] as string | undefined;
   const fromSize: [number, number, number] | undefined =
     size === undefined ? undefined : [intFlag('input-size', size, 224), intFlag('input-size', size, 224), 3];
   const inputShape = shapeFlag(
     'input-shape',
     values['input-shape'] as string | undefined,
-    fromSize ?? [224, 224, 3],
+    fromSize ?? DEFAULT_INPUT_SHAPES[model] ?? [224, 224, 3],
   );
   return {
-    model: (values.model as string | undefined) ?? 'googlenet',
+    model,
     args: {
       inputShape,
       numClasses: intFlag('classes', values.classes as string | undefined, 10, 2),

@@ -36,15 +36,30 @@ export interface LRNLayerArgs extends LRNConfig {
 /** The paper's (Caffe's) LRN: local_size 5, alpha 1e-4, beta 0.75, k 1, in tfjs terms. */
 export const PAPER_LRN: Required<LRNConfig> = { depthRadius: 2, bias: 1, alpha: 1e-4 / 5, beta: 0.75 };
 
-function checkNumber(key: string, value: number, ok: boolean): void {
-  if (!ok) throw new Error(`LRN: ${key} must be ${CONSTRAINTS[key]}, got ${JSON.stringify(value)}`);
-}
 const CONSTRAINTS: Record<string, string> = {
   depthRadius: 'a non-negative integer',
   bias: 'a finite number',
   alpha: 'a finite number',
   beta: 'a finite number',
 };
+
+function checkNumber(key: string, value: number, ok: boolean): void {
+  if (!ok) throw new Error(`LRN: ${key} must be ${CONSTRAINTS[key]}, got ${JSON.stringify(value)}`);
+}
+
+/** Attributes of the equivalent ONNX `LRN` node (and of Caffe's LRN: local_size, alpha, beta, k). */
+export interface OnnxLRNAttributes {
+  size: number;
+  alpha: number;
+  beta: number;
+  bias: number;
+}
+
+/** The ONNX `LRN` attributes computing exactly what an LRN layer with this config computes. */
+export function onnxLRNAttributes(config: Required<LRNConfig>): OnnxLRNAttributes {
+  const size = 2 * config.depthRadius + 1;
+  return { size, alpha: config.alpha * size, beta: config.beta, bias: config.bias };
+}
 
 /** Local response normalisation across channels (NHWC), as in AlexNet and GoogLeNet; no weights. */
 export class LRN extends tf.layers.Layer {

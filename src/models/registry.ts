@@ -12,6 +12,11 @@ export const MODEL_BUILDERS: Record<string, (args?: GoogLeNetArgs) => tf.LayersM
   'googlenet-cifar': googlenetCifar,
 };
 
+/** Input shape a CLI command uses for a builder when neither --input-shape nor --input-size is given. */
+export const DEFAULT_INPUT_SHAPES: Record<string, [number, number, number]> = {
+  'googlenet-cifar': [32, 32, 3],
+};
+
 export function buildModel(name: string, args: GoogLeNetArgs = {}): tf.LayersModel {
   const builder = MODEL_BUILDERS[name];
   if (!builder) {
