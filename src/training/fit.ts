@@ -52,7 +52,7 @@ export interface FitResult {
   interrupted: boolean;
   /** Stopped by a callback (early stopping). */
   stoppedEarly: boolean;
-  /** The snapshot written last (null when none was taken). */
+  /** The snapshot taken last, without callback tensors (null when none was taken). */
   lastSnapshot: TrainingSnapshot | null;
 }
 
@@ -142,7 +142,11 @@ export async function trainModel(
   let stoppedEarly = false;
   let lastSnapshot: TrainingSnapshot | null = null;
   const take = async (s: TrainingSnapshot) => {
-    lastSnapshot = s;
+    // Keep the JSON part only: callback tensors (best weights) are the callbacks' and may be disposed later.
+    lastSnapshot = {
+      ...s,
+      callbacks: Object.fromEntries(Object.entries(s.callbacks).map(([k, c]) => [k, { values: c.values }])),
+    };
     if (onSnapshot) await onSnapshot(s);
   };
   const first = options.initialEpoch ?? resume?.epoch ?? 0;
