@@ -1,0 +1,62 @@
+import * as path from 'node:path';
+
+/**
+ * The native oneDNN addon (native/*.cc, built by `npm run build:native`). Every function writes its result
+ * into the Float32Array passed as its output argument; inputs are tfjs storage, read in place. `window` is
+ * the packed geometry from window.ts; `*Id` is the backend's id for a weight tensor (-1: do not cache).
+ */
+export interface NativeAddon {
+  readonly dnnlVersion: string;
+  numThreads(): number;
+  releaseTensor(id: number): void;
+  conv2d(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    window: Int32Array,
+    filterId: number,
+    relu: boolean,
+  ): void;
+  conv2dBackpropInput(
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+    window: Int32Array,
+    filterId: number,
+  ): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, window: Int32Array): void;
+}
+
+/** Where node-gyp puts the addon, from dist/src/backend/ or src/backend/ alike. */
+const ADDON_PATHS = [
+  '../../../build/Release/inception_onednn.node',
+  '../../build/Release/inception_onednn.node',
+];
+
+let loaded: { addon: NativeAddon | null; reason: string } | undefined;
+
+/** The addon, or null when it is not built or cannot load (then `addonLoadError()` says why). */
+export function loadAddon(): NativeAddon | null {
+  loaded ??= load();
+  return loaded.addon;
+}
+
+export function addonLoadError(): string {
+  loaded ??= load();
+  return loaded.reason;
+}
+
+function load(): { addon: NativeAddon | null; reason: string } {
+  const reasons: string[] = [];
+  for (const relative of ADDON_PATHS) {
+    const file = path.join(__dirname, relative);
+    try {
+      return { addon: require(file) as NativeAddon, reason: '' };
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code !== 'MODULE_NOT_FOUND') reasons.push(`${file}: ${e.message.split('\n')[0]}`);
+    }
+  }
+  return { addon: null, reason: reasons.join('; ') || 'the addon is not built (run `npm run build:native`)' };
+}
