@@ -26,6 +26,38 @@ export interface NativeAddon {
     filterId: number,
   ): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, window: Int32Array): void;
+  /** Fused optimizer updates (native/optimizers.cc); outputs may be the inputs' own arrays (in place). */
+  adamUpdate(
+    x: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    xOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    coefficients: Float32Array,
+  ): void;
+  rmsPropUpdate(
+    x: Float32Array,
+    g: Float32Array,
+    meanSquare: Float32Array,
+    moment: Float32Array,
+    meanGrad: Float32Array | null,
+    xOut: Float32Array,
+    meanSquareOut: Float32Array,
+    momentOut: Float32Array,
+    meanGradOut: Float32Array | null,
+    coefficients: Float32Array,
+  ): void;
+  momentumUpdate(
+    x: Float32Array,
+    g: Float32Array,
+    accumulation: Float32Array,
+    xOut: Float32Array,
+    accumulationOut: Float32Array,
+    coefficients: Float32Array,
+    nesterov: boolean,
+  ): void;
 }
 
 /** Where node-gyp puts the addon, from dist/src/backend/ or src/backend/ alike. */
