@@ -70,7 +70,10 @@ interface AdamState {
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
-    if (!hasUpdateKernel(ADAM_UPDATE)) return super.applyGradients(variableGradients);
+    if (!hasUpdateKernel(ADAM_UPDATE)) {
+      super.applyGradients(variableGradients);
+      return;
+    }
     const s = this as unknown as AdamState;
     tf.tidy(() => {
       const oneMinusAccBeta1 = tf.sub<tf.Scalar>(1, s.accBeta1);
@@ -104,7 +107,10 @@ interface RMSPropState {
 
 export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
   override applyGradients(variableGradients: VariableGradients): void {
-    if (!hasUpdateKernel(RMSPROP_UPDATE)) return super.applyGradients(variableGradients);
+    if (!hasUpdateKernel(RMSPROP_UPDATE)) {
+      super.applyGradients(variableGradients);
+      return;
+    }
     const s = this as unknown as RMSPropState;
     const attrs = { learningRate: s.learningRate, decay: s.decay, momentum: s.momentum, epsilon: s.epsilon };
     forEachVariable(variableGradients, (value, gradient, name, i) => {
@@ -130,7 +136,10 @@ interface MomentumState {
 
 export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
   override applyGradients(variableGradients: Parameters<tf.MomentumOptimizer['applyGradients']>[0]): void {
-    if (!hasUpdateKernel(MOMENTUM_UPDATE)) return super.applyGradients(variableGradients);
+    if (!hasUpdateKernel(MOMENTUM_UPDATE)) {
+      super.applyGradients(variableGradients);
+      return;
+    }
     const s = this as unknown as MomentumState;
     // tfjs multiplies by a cached -learningRate scalar that setLearningRate() refreshes; same value here.
     const attrs = { learningRate: s.learningRate, momentum: s.momentum, useNesterov: s.useNesterov };
