@@ -135,7 +135,9 @@ std::vector<std::pair<const char *, NativeFunction>> &nativeExports();
 struct NativeExport {
   NativeExport(const char *name, NativeFunction function) { nativeExports().emplace_back(name, function); }
 };
-#define INCEPTION_EXPORT(jsName, function) \
-  static const ::inception::NativeExport nativeExport_##function(jsName, function)
+#define INCEPTION_CONCAT_(a, b) a##b
+#define INCEPTION_CONCAT(a, b) INCEPTION_CONCAT_(a, b)
+#define INCEPTION_EXPORT(jsName, ...) \
+  static const ::inception::NativeExport INCEPTION_CONCAT(nativeExport_, __LINE__)(jsName, __VA_ARGS__)
 
 }  // namespace inception

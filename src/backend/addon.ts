@@ -26,6 +26,21 @@ export interface NativeAddon {
     filterId: number,
   ): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, window: Int32Array): void;
+  maxPool(x: Float32Array, out: Float32Array, window: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, window: Int32Array): void;
+  avgPool(x: Float32Array, out: Float32Array, window: Int32Array): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, window: Int32Array): void;
+  /** out = relu?(a·b + bias) per batch; dims = [batchA, batchB, m, k, n]; a batch of 1 broadcasts. */
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    dims: number[],
+    transposeA: boolean,
+    transposeB: boolean,
+    relu: boolean,
+  ): void;
   /** Fused optimizer updates (native/optimizers.cc); outputs may be the inputs' own arrays (in place). */
   adamUpdate(
     x: Float32Array,

@@ -66,3 +66,27 @@ export function convWindow(
   );
   return { info, window: windowGeometry(info) };
 }
+
+/** The attributes every tfjs 2-D pooling kernel shares. */
+export interface PoolAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** tfjs's own pooling geometry (NHWC) and its packed form (null: fall back). */
+export function poolWindow(
+  inShape: number[],
+  attrs: PoolAttrs,
+): { info: backend_util.Conv2DInfo; window: Int32Array | null } {
+  const info = backend_util.computePool2DInfo(
+    inShape as Shape4,
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  return { info, window: windowGeometry(info) };
+}

@@ -1,4 +1,8 @@
 import type { KernelConfig } from '@tensorflow/tfjs';
+import { fusedMatMulConfig } from './_FusedMatMul';
+import { avgPoolConfig } from './AvgPool';
+import { avgPoolGradConfig } from './AvgPoolGrad';
+import { batchMatMulConfig } from './BatchMatMul';
 import { conv2DConfig } from './Conv2D';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
@@ -6,6 +10,8 @@ import { fusedConv2DConfig } from './FusedConv2D';
 import { inceptionAdamUpdateConfig } from './InceptionAdamUpdate';
 import { inceptionMomentumUpdateConfig } from './InceptionMomentumUpdate';
 import { inceptionRMSPropUpdateConfig } from './InceptionRMSPropUpdate';
+import { maxPoolConfig } from './MaxPool';
+import { maxPoolGradConfig } from './MaxPoolGrad';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
 export const NATIVE_KERNELS: KernelConfig[] = [
@@ -13,6 +19,12 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   fusedConv2DConfig,
   conv2DBackpropInputConfig,
   conv2DBackpropFilterConfig,
+  maxPoolConfig,
+  maxPoolGradConfig,
+  avgPoolConfig,
+  avgPoolGradConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
   inceptionAdamUpdateConfig,
   inceptionRMSPropUpdateConfig,
   inceptionMomentumUpdateConfig,
