@@ -41,6 +41,27 @@ export interface NativeAddon {
     transposeB: boolean,
     relu: boolean,
   ): void;
+  /** Element-wise ops (native/eltwise.cc): op codes are listed in kernels/unary_ops.ts and binary_ops.ts. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** out = a op b, broadcast as described by broadcast.ts's BroadcastGeometry. */
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: Int32Array,
+    aStrides: Int32Array,
+    bStrides: Int32Array,
+  ): void;
+  /** x as [outer, size, inner] summed over `size` (each element divided by `divisor` first) into out. */
+  reduceSum(
+    x: Float32Array,
+    out: Float32Array,
+    outer: number,
+    size: number,
+    inner: number,
+    divisor: number,
+  ): void;
   /** Fused optimizer updates (native/optimizers.cc); outputs may be the inputs' own arrays (in place). */
   adamUpdate(
     x: Float32Array,

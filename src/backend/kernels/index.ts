@@ -3,6 +3,7 @@ import { fusedMatMulConfig } from './_FusedMatMul';
 import { avgPoolConfig } from './AvgPool';
 import { avgPoolGradConfig } from './AvgPoolGrad';
 import { batchMatMulConfig } from './BatchMatMul';
+import { addConfig, multiplyConfig, realDivConfig, subConfig } from './binary_ops';
 import { conv2DConfig } from './Conv2D';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
@@ -12,6 +13,8 @@ import { inceptionMomentumUpdateConfig } from './InceptionMomentumUpdate';
 import { inceptionRMSPropUpdateConfig } from './InceptionRMSPropUpdate';
 import { maxPoolConfig } from './MaxPool';
 import { maxPoolGradConfig } from './MaxPoolGrad';
+import { meanConfig, sumConfig } from './reductions';
+import { reluConfig, stepConfig } from './unary_ops';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
 export const NATIVE_KERNELS: KernelConfig[] = [
@@ -28,4 +31,12 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   inceptionAdamUpdateConfig,
   inceptionRMSPropUpdateConfig,
   inceptionMomentumUpdateConfig,
+  addConfig,
+  subConfig,
+  multiplyConfig,
+  realDivConfig,
+  reluConfig,
+  stepConfig,
+  sumConfig,
+  meanConfig,
 ];

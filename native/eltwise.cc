@@ -1,0 +1,213 @@
+// Element-wise and reduction kernels on float32 tensors: unary ops (ReLU and the Step that its gradient
+// multiplies by), binary ops with numpy broadcasting (bias adds, gradient accumulation, the ReLU gradient's
+// product), and sums/means over a contiguous block of axes (bias gradients, global average pooling).
+// Each is one memory-bound pass, OpenMP-parallel and vectorisable; oneDNN's eltwise/binary primitives would
+// add primitive creation and layout bookkeeping for no gain here. Results match tfjs's cpu kernels: float32
+// operations in the same order (no FMA contraction), reductions accumulated in double as tfjs does in JS.
+#pragma GCC optimize("fp-contract=off")
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "dnnl_common.h"
+
+namespace inception {
+namespace {
+
+/** Below this many elements one thread does it: a parallel region costs more than it saves. */
+constexpr int64_t kParallelMin = 1 << 15;
+
+enum UnaryOp { kRelu = 0, kStep = 1 };
+
+/** unary(op, x, out, alpha): relu (x < 0 ? 0 : x, NaN kept) or step (NaN kept, x > 0 ? 1 : alpha). */
+Napi::Value Unary(const Napi::CallbackInfo &info) {
+  const auto op = static_cast<UnaryOp>(intArg(info, 0));
+  const F32Array x = f32Arg(info, 1), out = f32Arg(info, 2);
+  const float alpha = static_cast<float>(info[3].As<Napi::Number>().DoubleValue());
+  if (x.length != out.length) throw std::runtime_error("unary: input and output differ in length");
+  const int64_t n = static_cast<int64_t>(x.length);
+  const float *in = x.data;
+  float *y = out.data;
+  switch (op) {
+    case kRelu:
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+      for (int64_t i = 0; i < n; i++) y[i] = in[i] < 0.f ? 0.f : in[i];
+      break;
+    case kStep:
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+      for (int64_t i = 0; i < n; i++) y[i] = in[i] > 0.f ? 1.f : (in[i] != in[i] ? in[i] : alpha);
+      break;
+    default:
+      throw std::runtime_error("unary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("unary", Unary);
+
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+
+template <BinaryOp op>
+inline float apply(float a, float b) {
+  if constexpr (op == kAdd) return a + b;
+  if constexpr (op == kSub) return a - b;
+  if constexpr (op == kMul) return a * b;
+  return a / b;
+}
+
+/** Where row `row` (of the innermost dim) starts in a and b: its multi-index over the outer dims, times strides. */
+inline void rowOffsets(int64_t row, const std::vector<int64_t> &shape, const std::vector<int64_t> &aStrides,
+                       const std::vector<int64_t> &bStrides, int64_t &aRow, int64_t &bRow) {
+  aRow = 0;
+  bRow = 0;
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; d--) {
+    const int64_t index = row % shape[d];
+    row /= shape[d];
+    aRow += index * aStrides[d];
+    bRow += index * bStrides[d];
+  }
+}
+
+/**
+ * out = a op b over `shape` (already collapsed by the caller: adjacent dims with the same broadcast pattern
+ * merged), where a and b are read with per-dim element strides (0 along a broadcast dim). Work is split
+ * into blocks of the flattened output; each block walks rows of the innermost dim.
+ */
+template <BinaryOp op>
+void broadcastBinary(const float *a, const float *b, float *out, const std::vector<int64_t> &shape,
+                     const std::vector<int64_t> &aStrides, const std::vector<int64_t> &bStrides) {
+  const int rank = static_cast<int>(shape.size());
+  int64_t total = 1;
+  for (int64_t d : shape) total *= d;
+  const int64_t inner = shape[rank - 1], aInner = aStrides[rank - 1], bInner = bStrides[rank - 1];
+  if (rank == 1 && aInner == 1 && bInner == 1) {  // same shape: the common case, kept simple for the vectoriser
+#pragma omp parallel for simd schedule(static) if (total >= kParallelMin)
+    for (int64_t i = 0; i < total; i++) out[i] = apply<op>(a[i], b[i]);
+    return;
+  }
+  constexpr int64_t kBlock = 1 << 14;
+  const int64_t blocks = (total + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (total >= kParallelMin)
+  for (int64_t block = 0; block < blocks; block++) {
+    const int64_t start = block * kBlock, end = std::min(total, start + kBlock);
+    int64_t rowIndex = start / inner, col = start % inner, aRow = 0, bRow = 0;
+    rowOffsets(rowIndex, shape, aStrides, bStrides, aRow, bRow);
+    int64_t e = start;
+    while (e < end) {
+      const int64_t count = std::min(inner - col, end - e);
+      const float *ar = a + aRow + col * aInner;
+      const float *br = b + bRow + col * bInner;
+      float *o = out + e;
+      if (aInner == 1 && bInner == 1) {
+#pragma omp simd
+        for (int64_t i = 0; i < count; i++) o[i] = apply<op>(ar[i], br[i]);
+      } else if (bInner == 0) {
+        const float bv = br[0];
+#pragma omp simd
+        for (int64_t i = 0; i < count; i++) o[i] = apply<op>(ar[i * aInner], bv);
+      } else if (aInner == 0) {
+        const float av = ar[0];
+#pragma omp simd
+        for (int64_t i = 0; i < count; i++) o[i] = apply<op>(av, br[i * bInner]);
+      } else {
+        for (int64_t i = 0; i < count; i++) o[i] = apply<op>(ar[i * aInner], br[i * bInner]);
+      }
+      e += count;
+      col = 0;
+      rowOffsets(++rowIndex, shape, aStrides, bStrides, aRow, bRow);
+    }
+  }
+}
+
+/** binary(op, a, b, out, shape, aStrides, bStrides): out = a op b with broadcasting (see broadcastBinary). */
+Napi::Value Binary(const Napi::CallbackInfo &info) {
+  const auto op = static_cast<BinaryOp>(intArg(info, 0));
+  const F32Array a = f32Arg(info, 1), b = f32Arg(info, 2), out = f32Arg(info, 3);
+  const std::vector<int64_t> shape = intsArg(info, 4), aStrides = intsArg(info, 5), bStrides = intsArg(info, 6);
+  if (shape.empty() || aStrides.size() != shape.size() || bStrides.size() != shape.size()) {
+    throw std::runtime_error("binary: shape and strides differ in rank");
+  }
+  int64_t total = 1, aLast = 0, bLast = 0;
+  for (size_t d = 0; d < shape.size(); d++) {
+    total *= shape[d];
+    aLast += (shape[d] - 1) * aStrides[d];
+    bLast += (shape[d] - 1) * bStrides[d];
+  }
+  if (static_cast<int64_t>(out.length) != total || aLast >= static_cast<int64_t>(a.length) ||
+      bLast >= static_cast<int64_t>(b.length)) {
+    throw std::runtime_error("binary: shapes do not match the arrays");
+  }
+  switch (op) {
+    case kAdd:
+      broadcastBinary<kAdd>(a.data, b.data, out.data, shape, aStrides, bStrides);
+      break;
+    case kSub:
+      broadcastBinary<kSub>(a.data, b.data, out.data, shape, aStrides, bStrides);
+      break;
+    case kMul:
+      broadcastBinary<kMul>(a.data, b.data, out.data, shape, aStrides, bStrides);
+      break;
+    case kDiv:
+      broadcastBinary<kDiv>(a.data, b.data, out.data, shape, aStrides, bStrides);
+      break;
+    default:
+      throw std::runtime_error("binary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("binary", Binary);
+
+/**
+ * reduceSum(x, out, outer, size, inner, divisor): x viewed as [outer, size, inner], out[o, i] = the sum over
+ * s of x[o, s, i] (divided first by `divisor` when it is not 1: tfjs's Mean divides, then sums), in double.
+ */
+Napi::Value ReduceSum(const Napi::CallbackInfo &info) {
+  const F32Array x = f32Arg(info, 0), out = f32Arg(info, 1);
+  const int64_t outer = intArg(info, 2), size = intArg(info, 3), inner = intArg(info, 4);
+  const float divisor = static_cast<float>(info[5].As<Napi::Number>().DoubleValue());
+  if (static_cast<int64_t>(x.length) != outer * size * inner || static_cast<int64_t>(out.length) != outer * inner) {
+    throw std::runtime_error("reduceSum: shapes do not match the arrays");
+  }
+  const bool divide = divisor != 1.f;
+  const float *in = x.data;
+  float *y = out.data;
+  const auto term = [divide, divisor](float v) { return static_cast<double>(divide ? v / divisor : v); };
+  if (inner == 1) {  // rows: each output sums one contiguous run
+#pragma omp parallel for schedule(static) if (outer * size >= kParallelMin && outer > 1)
+    for (int64_t o = 0; o < outer; o++) {
+      double sum = 0;
+      for (int64_t s = 0; s < size; s++) sum += term(in[o * size + s]);
+      y[o] = static_cast<float>(sum);
+    }
+    return info.Env().Undefined();
+  }
+  // Columns (e.g. a bias gradient: [N*H*W, C] -> [C]). Each thread sums a slice of the rows into its own
+  // partial sums, then the partials are added in thread order.
+  for (int64_t o = 0; o < outer; o++) {
+    const float *block = in + o * size * inner;
+    const int threads = size * inner >= kParallelMin ? omp_get_max_threads() : 1;
+    std::vector<double> partial(static_cast<size_t>(threads) * inner, 0.0);
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      double *mine = partial.data() + static_cast<size_t>(t) * inner;
+      const int64_t begin = size * t / nt, end = size * (t + 1) / nt;
+      for (int64_t s = begin; s < end; s++) {
+        const float *row = block + s * inner;
+#pragma omp simd
+        for (int64_t i = 0; i < inner; i++) mine[i] += term(row[i]);
+      }
+    }
+    for (int64_t i = 0; i < inner; i++) {
+      double sum = 0;
+      for (int t = 0; t < threads; t++) sum += partial[static_cast<size_t>(t) * inner + i];
+      y[o * inner + i] = static_cast<float>(sum);
+    }
+  }
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("reduceSum", ReduceSum);
+
+}  // namespace
+}  // namespace inception
