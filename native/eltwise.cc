@@ -1,12 +1,9 @@
-// Element-wise and reduction kernels on float32 tensors: unary ops (ReLU and the Step that its gradient
-// multiplies by), binary ops with numpy broadcasting (bias adds, gradient accumulation, the ReLU gradient's
-// product), and sums/means over a contiguous block of axes (bias gradients, global average pooling).
-// Each is one memory-bound pass, OpenMP-parallel and vectorisable; oneDNN's eltwise/binary primitives would
-// add primitive creation and layout bookkeeping for no gain here. Results match tfjs's cpu kernels: float32
-// operations in the same order (no FMA contraction), reductions accumulated in double as tfjs does in JS.
+// Element-wise kernels on float32 tensors: unary ops (ReLU and the Step that its gradient multiplies by) and
+// binary ops with numpy broadcasting (bias adds, gradient accumulation, the ReLU gradient's product). Each is
+// one memory-bound pass, OpenMP-parallel and vectorisable; oneDNN's eltwise/binary primitives would add
+// primitive creation and layout bookkeeping for no gain here. Results are tfjs's cpu kernels' to the bit:
+// the same float32 operations (no FMA contraction).
 #pragma GCC optimize("fp-contract=off")
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -157,57 +154,6 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 INCEPTION_EXPORT("binary", Binary);
-
-/**
- * reduceSum(x, out, outer, size, inner, divisor): x viewed as [outer, size, inner], out[o, i] = the sum over
- * s of x[o, s, i] (divided first by `divisor` when it is not 1: tfjs's Mean divides, then sums), in double.
- */
-Napi::Value ReduceSum(const Napi::CallbackInfo &info) {
-  const F32Array x = f32Arg(info, 0), out = f32Arg(info, 1);
-  const int64_t outer = intArg(info, 2), size = intArg(info, 3), inner = intArg(info, 4);
-  const float divisor = static_cast<float>(info[5].As<Napi::Number>().DoubleValue());
-  if (static_cast<int64_t>(x.length) != outer * size * inner || static_cast<int64_t>(out.length) != outer * inner) {
-    throw std::runtime_error("reduceSum: shapes do not match the arrays");
-  }
-  const bool divide = divisor != 1.f;
-  const float *in = x.data;
-  float *y = out.data;
-  const auto term = [divide, divisor](float v) { return static_cast<double>(divide ? v / divisor : v); };
-  if (inner == 1) {  // rows: each output sums one contiguous run
-#pragma omp parallel for schedule(static) if (outer * size >= kParallelMin && outer > 1)
-    for (int64_t o = 0; o < outer; o++) {
-      double sum = 0;
-      for (int64_t s = 0; s < size; s++) sum += term(in[o * size + s]);
-      y[o] = static_cast<float>(sum);
-    }
-    return info.Env().Undefined();
-  }
-  // Columns (e.g. a bias gradient: [N*H*W, C] -> [C]). Each thread sums a slice of the rows into its own
-  // partial sums, then the partials are added in thread order.
-  for (int64_t o = 0; o < outer; o++) {
-    const float *block = in + o * size * inner;
-    const int threads = size * inner >= kParallelMin ? omp_get_max_threads() : 1;
-    std::vector<double> partial(static_cast<size_t>(threads) * inner, 0.0);
-#pragma omp parallel num_threads(threads)
-    {
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      double *mine = partial.data() + static_cast<size_t>(t) * inner;
-      const int64_t begin = size * t / nt, end = size * (t + 1) / nt;
-      for (int64_t s = begin; s < end; s++) {
-        const float *row = block + s * inner;
-#pragma omp simd
-        for (int64_t i = 0; i < inner; i++) mine[i] += term(row[i]);
-      }
-    }
-    for (int64_t i = 0; i < inner; i++) {
-      double sum = 0;
-      for (int t = 0; t < threads; t++) sum += partial[static_cast<size_t>(t) * inner + i];
-      y[o * inner + i] = static_cast<float>(sum);
-    }
-  }
-  return info.Env().Undefined();
-}
-INCEPTION_EXPORT("reduceSum", ReduceSum);
 
 }  // namespace
 }  // namespace inception

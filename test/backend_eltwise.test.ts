@@ -100,42 +100,5 @@ describe('onednn element-wise kernels match cpu', { skip: skipWithoutAddon }, ()
     const [cpu] = runOn('cpu', compute);
     assert.deepEqual([...onednn].map(String), [...cpu].map(String));
   });
-
-  const REDUCTIONS: [number[], number[], boolean][] = [
-    [[3, 5, 7, 13], [0, 1, 2], false], // a bias gradient
-    [[3, 5, 7, 13], [1, 2], false], // global average pooling
-    [[3, 5, 7, 13], [1, 2], true],
-    [[3, 5, 7, 13], [3], false],
-    [[3, 5, 7, 13], [0], false],
-    [[1, 5, 7, 13], [2], true],
-    [[3, 33, 35, 11], [0, 1, 2], false],
-    [[3, 33, 35, 11], [1, 2], false],
-    [[7, 9], [0, 1], false],
-  ];
-  for (const [reducer, name] of [
-    [tf.sum, 'sum'],
-    [tf.mean, 'mean'],
-  ] as const) {
-    for (const [shape, axes, keepDims] of REDUCTIONS) {
-      test(`${name} ${JSON.stringify(shape)} over ${JSON.stringify(axes)}${keepDims ? ' keepDims' : ''}, forward and gradient`, () => {
-        const compute = () => {
-          const x = seededTensor(shape, 6);
-          const out = reducer(x, axes, keepDims);
-          const weights = seededTensor(out.shape, 7);
-          return [out, tf.grad((v: tf.Tensor) => tf.sum(tf.mul(reducer(v, axes, keepDims), weights)))(x)];
-        };
-        assertSameOnBackends(name, compute);
-        assert.ok(countNativeCalls('reduceSum', () => runOn('onednn', compute)) > 0, 'the native kernel ran');
-      });
-    }
-  }
-
-  test('non-contiguous axes fall back to the cpu kernel', () => {
-    const compute = () => tf.sum(seededTensor([3, 4, 5], 8), [0, 2]);
-    assertSameOnBackends('sum over [0, 2]', compute);
-    assert.equal(
-      countNativeCalls('reduceSum', () => runOn('onednn', compute)),
-      0,
-    );
-  });
+});
 });

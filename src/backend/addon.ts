@@ -53,15 +53,6 @@ export interface NativeAddon {
     aStrides: Int32Array,
     bStrides: Int32Array,
   ): void;
-  /** x as [outer, size, inner] summed over `size` (each element divided by `divisor` first) into out. */
-  reduceSum(
-    x: Float32Array,
-    out: Float32Array,
-    outer: number,
-    size: number,
-    inner: number,
-    divisor: number,
-  ): void;
   /** Fused optimizer updates (native/optimizers.cc); outputs may be the inputs' own arrays (in place). */
   adamUpdate(
     x: Float32Array,

@@ -13,7 +13,6 @@ import { inceptionMomentumUpdateConfig } from './InceptionMomentumUpdate';
 import { inceptionRMSPropUpdateConfig } from './InceptionRMSPropUpdate';
 import { maxPoolConfig } from './MaxPool';
 import { maxPoolGradConfig } from './MaxPoolGrad';
-import { meanConfig, sumConfig } from './reductions';
 import { reluConfig, stepConfig } from './unary_ops';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
@@ -37,6 +36,4 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   realDivConfig,
   reluConfig,
   stepConfig,
-  sumConfig,
-  meanConfig,
 ];
