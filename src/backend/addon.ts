@@ -41,6 +41,9 @@ export interface NativeAddon {
     transposeB: boolean,
     relu: boolean,
   ): void;
+  /** Tensors as `rows` rows; part i holds widths[i] floats of every row, side by side in the whole. */
+  concat(inputs: Float32Array[], out: Float32Array, rows: number, widths: number[]): void;
+  split(x: Float32Array, outputs: Float32Array[], rows: number, widths: number[]): void;
 }
 
 /** Where node-gyp puts the addon, from dist/src/backend/ or src/backend/ alike. */

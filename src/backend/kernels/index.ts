@@ -3,12 +3,14 @@ import { fusedMatMulConfig } from './_FusedMatMul';
 import { avgPoolConfig } from './AvgPool';
 import { avgPoolGradConfig } from './AvgPoolGrad';
 import { batchMatMulConfig } from './BatchMatMul';
+import { concatConfig } from './Concat';
 import { conv2DConfig } from './Conv2D';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { fusedConv2DConfig } from './FusedConv2D';
 import { maxPoolConfig } from './MaxPool';
 import { maxPoolGradConfig } from './MaxPoolGrad';
+import { splitVConfig } from './SplitV';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
 export const NATIVE_KERNELS: KernelConfig[] = [
@@ -22,4 +24,6 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   avgPoolGradConfig,
   batchMatMulConfig,
   fusedMatMulConfig,
+  concatConfig,
+  splitVConfig,
 ];
