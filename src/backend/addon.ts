@@ -44,6 +44,15 @@ export interface NativeAddon {
   /** Tensors as `rows` rows; part i holds widths[i] floats of every row, side by side in the whole. */
   concat(inputs: Float32Array[], out: Float32Array, rows: number, widths: number[]): void;
   split(x: Float32Array, outputs: Float32Array[], rows: number, widths: number[]): void;
+  /** out[o, i] = sum (or mean) over r of x[o, r, i], x seen as [outer, reduce, inner]. */
+  reduceSum(
+    x: Float32Array,
+    out: Float32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+    mean: boolean,
+  ): void;
 }
 
 /** Where node-gyp puts the addon, from dist/src/backend/ or src/backend/ alike. */

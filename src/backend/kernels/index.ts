@@ -10,7 +10,9 @@ import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { fusedConv2DConfig } from './FusedConv2D';
 import { maxPoolConfig } from './MaxPool';
 import { maxPoolGradConfig } from './MaxPoolGrad';
+import { meanConfig } from './Mean';
 import { splitVConfig } from './SplitV';
+import { sumConfig } from './Sum';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
 export const NATIVE_KERNELS: KernelConfig[] = [
@@ -26,4 +28,6 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   fusedMatMulConfig,
   concatConfig,
   splitVConfig,
+  sumConfig,
+  meanConfig,
 ];
