@@ -101,4 +101,3 @@ describe('onednn element-wise kernels match cpu', { skip: skipWithoutAddon }, ()
     assert.deepEqual([...onednn].map(String), [...cpu].map(String));
   });
 });
-});

@@ -41,6 +41,18 @@ export interface NativeAddon {
     transposeB: boolean,
     relu: boolean,
   ): void;
+  /** Tensors as `rows` rows; part i holds widths[i] floats of every row, side by side in the whole. */
+  concat(inputs: Float32Array[], out: Float32Array, rows: number, widths: number[]): void;
+  split(x: Float32Array, outputs: Float32Array[], rows: number, widths: number[]): void;
+  /** out[o, i] = sum (or mean) over r of x[o, r, i], x seen as [outer, reduce, inner]. */
+  reduceSum(
+    x: Float32Array,
+    out: Float32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+    mean: boolean,
+  ): void;
   /** Element-wise ops (native/eltwise.cc): op codes are listed in kernels/unary_ops.ts and binary_ops.ts. */
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   /** out = a op b, broadcast as described by broadcast.ts's BroadcastGeometry. */

@@ -4,6 +4,7 @@ import { avgPoolConfig } from './AvgPool';
 import { avgPoolGradConfig } from './AvgPoolGrad';
 import { batchMatMulConfig } from './BatchMatMul';
 import { addConfig, multiplyConfig, realDivConfig, subConfig } from './binary_ops';
+import { concatConfig } from './Concat';
 import { conv2DConfig } from './Conv2D';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
@@ -13,6 +14,9 @@ import { inceptionMomentumUpdateConfig } from './InceptionMomentumUpdate';
 import { inceptionRMSPropUpdateConfig } from './InceptionRMSPropUpdate';
 import { maxPoolConfig } from './MaxPool';
 import { maxPoolGradConfig } from './MaxPoolGrad';
+import { meanConfig } from './Mean';
+import { splitVConfig } from './SplitV';
+import { sumConfig } from './Sum';
 import { reluConfig, stepConfig } from './unary_ops';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
@@ -27,6 +31,10 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   avgPoolGradConfig,
   batchMatMulConfig,
   fusedMatMulConfig,
+  concatConfig,
+  splitVConfig,
+  sumConfig,
+  meanConfig,
   inceptionAdamUpdateConfig,
   inceptionRMSPropUpdateConfig,
   inceptionMomentumUpdateConfig,
