@@ -65,6 +65,36 @@ export interface NativeAddon {
     aStrides: Int32Array,
     bStrides: Int32Array,
   ): void;
+  /** LRN across channels (native/lrn.cc), tfjs's semantics; geometry = [pixels, channels, depthRadius]. */
+  lrn(
+    x: Float32Array,
+    out: Float32Array,
+    geometry: Int32Array,
+    bias: number,
+    alpha: number,
+    beta: number,
+  ): void;
+  lrnGrad(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Int32Array,
+    bias: number,
+    alpha: number,
+    beta: number,
+  ): void;
+  /** Per-channel batch normalisation (native/batchnorm.cc); each parameter has 1 or `channels` values. */
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    out: Float32Array,
+    channels: number,
+    epsilon: number,
+  ): void;
   /** Fused optimizer updates (native/optimizers.cc); outputs may be the inputs' own arrays (in place). */
   adamUpdate(
     x: Float32Array,

@@ -8,10 +8,13 @@ import { concatConfig } from './Concat';
 import { conv2DConfig } from './Conv2D';
 import { conv2DBackpropFilterConfig } from './Conv2DBackpropFilter';
 import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
+import { fusedBatchNormConfig } from './FusedBatchNorm';
 import { fusedConv2DConfig } from './FusedConv2D';
 import { inceptionAdamUpdateConfig } from './InceptionAdamUpdate';
 import { inceptionMomentumUpdateConfig } from './InceptionMomentumUpdate';
 import { inceptionRMSPropUpdateConfig } from './InceptionRMSPropUpdate';
+import { lrnConfig } from './LRN';
+import { lrnGradConfig } from './LRNGrad';
 import { maxPoolConfig } from './MaxPool';
 import { maxPoolGradConfig } from './MaxPoolGrad';
 import { meanConfig } from './Mean';
@@ -44,4 +47,7 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   realDivConfig,
   reluConfig,
   stepConfig,
+  lrnConfig,
+  lrnGradConfig,
+  fusedBatchNormConfig,
 ];
