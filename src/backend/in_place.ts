@@ -3,13 +3,14 @@ import type { OneDnnBackend } from './onednn_backend';
 
 /**
  * Where a kernel that replaces `t` with a new value (an optimizer update) writes it: `t`'s own storage when
- * `t` is the only tensor using it (a variable normally is), else a fresh array, so that no other tensor
- * sharing the storage (a clone, the tensor a variable was made from) sees its values change.
+ * `t` is the only tensor using it (a variable normally is) and no caller holds the array (dataSync), else a
+ * fresh array, so that nothing sharing the storage (a clone, the tensor a variable was made from, a slice
+ * view, an array read out) sees its values change.
  */
 export function updateTarget(backend: OneDnnBackend, t: TensorInfo): Float32Array {
   const own = backend.float32(t);
   if (!own) throw new Error(`onednn: in-place update of a ${t.dtype} tensor`);
-  return backend.refCount(t.dataId) === 1 ? own : backend.allocate(t.shape);
+  return backend.refCount(t.dataId) === 1 && backend.pool.isExclusive(own) ? own : backend.allocate(t.shape);
 }
 
 /**

@@ -25,13 +25,16 @@
  * - Threads: OpenMP, OMP_NUM_THREADS or all cores. Native calls run synchronously on the JS thread, like
  *   every tfjs CPU kernel.
  */
-import type { DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendValues, DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon';
+import { BufferPool } from './buffer_pool';
 
 export class OneDnnBackend extends MathBackendCPU {
   private readonly ids = new WeakMap<DataId, number>();
   private nextId = 0;
+  /** Recycled output storage (see buffer_pool.ts). */
+  readonly pool = new BufferPool();
 
   constructor(readonly native: NativeAddon) {
     super();
@@ -46,9 +49,12 @@ export class OneDnnBackend extends MathBackendCPU {
     return values instanceof Float32Array ? values : null;
   }
 
-  /** Output storage for a native kernel: pass it to the addon, then wrap it with `output`. */
+  /**
+   * Output storage for a native kernel: pass it to the addon, then wrap it with `output`. It may be recycled
+   * storage with old contents: the kernel must write every element.
+   */
   allocate(shape: number[]): Float32Array {
-    return new Float32Array(shape.reduce((a, b) => a * b, 1));
+    return this.pool.take(shape.reduce((a, b) => a * b, 1));
   }
 
   output(shape: number[], values: Float32Array, dtype: DataType = 'float32'): TensorInfo {
@@ -75,8 +81,35 @@ export class OneDnnBackend extends MathBackendCPU {
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const released = super.disposeData(dataId, force);
-    if (!this.data.has(dataId)) this.invalidate(dataId);
+    if (!this.data.has(dataId)) {
+      this.invalidate(dataId);
+      this.pool.release(values);
+    }
     return released;
+  }
+
+  // The pool's bookkeeping: which storage tensors use, and which left the backend.
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const dataId = super.write(values, shape, dtype);
+    this.pool.retain(values);
+    return dataId;
+  }
+
+  override move(
+    dataId: DataId,
+    values: BackendValues,
+    shape: number[],
+    dtype: DataType,
+    refCount: number,
+  ): void {
+    super.move(dataId, values, shape, dtype, refCount);
+    this.pool.retain(values);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    this.pool.escape(this.data.get(dataId)?.values);
+    return super.readSync(dataId);
   }
 }
