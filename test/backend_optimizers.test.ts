@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { tf } from '../src/index';
+import { googlenet, tf } from '../src/index';
 import {
   FusedAdamOptimizer,
   FusedMomentumOptimizer,
@@ -210,4 +210,50 @@ describe('fused optimizers on onednn match tfjs on cpu', { skip: skipWithoutAddo
     tf.dispose(w);
     optimizer.dispose();
   });
+
+  test('a small GoogLeNet trained with the fused Adam: tensors and RSS flat over 40 steps', async () => {
+    await tf.setBackend('onednn');
+    const model = googlenet({ inputShape: [32, 32, 3], widthMultiplier: 0.05 });
+    model.compile({
+      optimizer: new FusedAdamOptimizer(1e-3, 0.9, 0.999, 1e-7),
+      loss: 'categoricalCrossentropy',
+    });
+    const x = seededTensor([3, 32, 32, 3], 7);
+    const y = tf.oneHot(tf.tensor1d([0, 1, 2], 'int32'), 10);
+    for (let i = 0; i < 10; i++) await model.trainOnBatch(x, y); // optimizer slots, caches, pool
+    const tensors = tf.memory().numTensors;
+    const rss = process.memoryUsage().rss;
+    let updates = 0;
+    for (let i = 0; i < 30; i++) {
+      updates += await countNativeCallsAsync('adamUpdate', () => model.trainOnBatch(x, y));
+    }
+    assert.equal(updates, 30 * model.trainableWeights.length, 'every variable updated natively each step');
+    assert.equal(tf.memory().numTensors, tensors, 'tensor count grew');
+    const growth = (process.memoryUsage().rss - rss) / 2 ** 20;
+    assert.ok(growth < 64, `RSS grew by ${growth.toFixed(1)} MiB over 30 steps`);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
 });
+
+/** countNativeCalls for an async body (trainOnBatch): counts while the promise is pending. */
+async function countNativeCallsAsync(name: string, body: () => Promise<unknown>): Promise<number> {
+  let pending: Promise<unknown> = Promise.resolve();
+  let calls = countNativeCalls(name, () => {
+    pending = body();
+  });
+  const native = (
+    tf.findBackend('onednn') as unknown as { native: Record<string, (...a: unknown[]) => unknown> }
+  ).native;
+  const original = native[name];
+  native[name] = (...args: unknown[]) => {
+    calls++;
+    return original(...args);
+  };
+  try {
+    await pending;
+  } finally {
+    native[name] = original;
+  }
+  return calls;
+}
