@@ -43,13 +43,15 @@ Napi::Value Unary(const Napi::CallbackInfo &info) {
 }
 INCEPTION_EXPORT("unary", Unary);
 
-enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+/** kFirst copies a (b unused): broadcasting a tensor to a larger shape, i.e. a Tile along dims of size 1. */
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kFirst = 4 };
 
 template <BinaryOp op>
 inline float apply(float a, float b) {
   if constexpr (op == kAdd) return a + b;
   if constexpr (op == kSub) return a - b;
   if constexpr (op == kMul) return a * b;
+  if constexpr (op == kFirst) return a;
   return a / b;
 }
 
@@ -147,6 +149,9 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
       break;
     case kDiv:
       broadcastBinary<kDiv>(a.data, b.data, out.data, shape, aStrides, bStrides);
+      break;
+    case kFirst:
+      broadcastBinary<kFirst>(a.data, b.data, out.data, shape, aStrides, bStrides);
       break;
     default:
       throw std::runtime_error("binary: unknown op");

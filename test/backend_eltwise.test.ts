@@ -100,4 +100,28 @@ describe('onednn element-wise kernels match cpu', { skip: skipWithoutAddon }, ()
     const [cpu] = runOn('cpu', compute);
     assert.deepEqual([...onednn].map(String), [...cpu].map(String));
   });
+
+  const TILES: [number[], number[], boolean][] = [
+    [[1, 1, 1, 13], [3, 4, 5, 1], true], // tfjs's batch-norm gradient
+    [[2, 1, 3], [1, 4, 1], true],
+    [[1, 1, 1, 11], [3, 33, 35, 1], true],
+    [[2, 3], [2, 2], false], // a true repetition: the cpu kernel
+  ];
+  for (const [shape, reps, native] of TILES) {
+    test(`tile ${JSON.stringify(shape)} by ${JSON.stringify(reps)}, forward and gradient`, () => {
+      const compute = () => {
+        const x = seededTensor(shape, 9);
+        const weights = seededTensor(
+          shape.map((n, d) => n * reps[d]),
+          10,
+        );
+        return [tf.tile(x, reps), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.tile(v, reps), weights)))(x)];
+      };
+      assertSameOnBackends('tile', compute);
+      const calls = countNativeCalls('binary', () =>
+        runOn('onednn', () => tf.tile(seededTensor(shape, 9), reps)),
+      );
+      assert.equal(calls, native ? 1 : 0);
+    });
+  }
 });

@@ -4,6 +4,8 @@ import { nativeKernel } from '../native_kernel';
 
 /** The op codes of native/eltwise.cc's `binary`. */
 const OPS = { [Add]: 0, [Sub]: 1, [Multiply]: 2, [RealDiv]: 3 } as const;
+/** Copies `a` broadcast to the output shape (used by Tile). */
+export const FIRST = 4;
 
 /** float32 `a op b` with tfjs's broadcasting, in one native pass; other dtypes run the cpu kernel. */
 function binaryKernel(kernelName: keyof typeof OPS) {

@@ -20,6 +20,7 @@ import { maxPoolGradConfig } from './MaxPoolGrad';
 import { meanConfig } from './Mean';
 import { splitVConfig } from './SplitV';
 import { sumConfig } from './Sum';
+import { tileConfig } from './Tile';
 import { reluConfig, stepConfig } from './unary_ops';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
@@ -50,4 +51,5 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   lrnConfig,
   lrnGradConfig,
   fusedBatchNormConfig,
+  tileConfig,
 ];
