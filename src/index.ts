@@ -11,4 +11,9 @@ export * from './models/googlenet';
 export * from './models/inception_module';
 export { buildModel, MODEL_BUILDERS } from './models/registry';
 export { formatSummary, type ModelSummary, modelSummary, type SummaryRow } from './models/summary';
+export {
+  FusedAdamOptimizer,
+  FusedMomentumOptimizer,
+  FusedRMSPropOptimizer,
+} from './training/fused_optimizers';
 export { tf };
