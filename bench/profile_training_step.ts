@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     await model.trainOnBatch(x, y);
     times.push(performance.now() - start);
   }
+  console.log(`step times: ${times.map((t) => t.toFixed(0)).join(' ')} ms`);
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   const profile = await tf.profile(async () => {
