@@ -25,5 +25,10 @@ export { evaluateFolder, type FolderEvaluation } from './report/evaluate_folder'
 export { loadHistory, parseHistory, type TrainingHistory } from './report/history';
 export { renderReport } from './report/report';
 export { createInferenceServer, type InferenceServer, type InferenceServerOptions } from './serve/server';
+export {
+  FusedAdamOptimizer,
+  FusedMomentumOptimizer,
+  FusedRMSPropOptimizer,
+} from './training/fused_optimizers';
 export * from './training/index';
 export { tf };

@@ -1,0 +1,18 @@
+{
+  # The native oneDNN engine: every native/*.cc is compiled in (each kernel family registers itself),
+  # so adding a kernel file needs no edit here.
+  "targets": [
+    {
+      "target_name": "inception_onednn",
+      "sources": [
+        "<!@(node -p \"require('fs').readdirSync('native').filter(f => f.endsWith('.cc')).map(f => 'native/' + f).join(' ')\")"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-march=x86-64-v3", "-mtune=generic", "-fopenmp"],
+      "libraries": ["-ldnnl", "-fopenmp"]
+    }
+  ]
+}

@@ -1,0 +1,104 @@
+// 2-D convolution, NHWC activations and HWIO filters as tfjs stores them: forward (optionally with bias and
+// ReLU fused as post-ops), backward data and backward weights. The primitives choose their own layouts
+// (format_tag::any); dnnl_common reorders in and out, and caches reordered filters.
+#include "dnnl_common.h"
+
+namespace inception {
+namespace {
+
+using dnnl::algorithm;
+using dnnl::prop_kind;
+using Forward = Compiled<dnnl::convolution_forward>;
+using BackwardData = Compiled<dnnl::convolution_backward_data>;
+using BackwardWeights = Compiled<dnnl::convolution_backward_weights>;
+
+memory::desc anyDesc(const Dims &dims) { return memory::desc(dims, kF32, Tag::any); }
+memory::desc biasDesc(const Window2D &g) { return memory::desc({g.outC}, kF32, Tag::a); }
+
+/** The forward primitive; without bias and ReLU it is also the hint the backward primitives need. */
+Forward &forward(const Window2D &g, bool bias, bool relu) {
+  static PrimitiveCache<Forward> cache;
+  Key key = g.key();
+  key.insert(key.end(), {bias, relu});
+  return cache.get(key, [&] {
+    dnnl::convolution_forward::desc desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                         anyDesc(g.src()), anyDesc(g.weights()),
+                                         bias ? biasDesc(g) : memory::desc(), anyDesc(g.dst()), g.strides(),
+                                         g.dilates(), g.padL(), g.padR());
+    dnnl::primitive_attr attr;
+    if (relu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    return Forward(dnnl::convolution_forward::primitive_desc(desc, attr, cpuEngine()));
+  });
+}
+
+/** conv2d(x, filter, bias | null, out, window, filterId, relu): out = relu?(conv(x, filter) + bias). */
+Napi::Value Conv2D(const Napi::CallbackInfo &info) {
+  const Window2D g = windowArg(info, 4);
+  const bool hasBias = !isNullArg(info, 2);
+  Forward &conv = forward(g, hasBias, intArg(info, 6) != 0);
+  Args args{
+      {DNNL_ARG_SRC, inputFor(userMemory(f32Arg(info, 0), g.src(), Tag::nhwc), conv.pd.src_desc(), Slot::Src)},
+      {DNNL_ARG_WEIGHTS,
+       weightsFor(intArg(info, 5), userMemory(f32Arg(info, 1), g.weights(), Tag::hwio), conv.pd.weights_desc())},
+  };
+  if (hasBias) args[DNNL_ARG_BIAS] = userMemory(f32Arg(info, 2), biasDesc(g));
+  OutputFor dst(userMemory(f32Arg(info, 3), g.dst(), Tag::nhwc), conv.pd.dst_desc(), Slot::Dst);
+  args[DNNL_ARG_DST] = dst.mem();
+  execute(conv.primitive, args);
+  dst.commit();
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("conv2d", Conv2D);
+
+/** conv2dBackpropInput(dy, filter, dx, window, filterId): dx = the gradient of conv2d w.r.t. its input. */
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo &info) {
+  const Window2D g = windowArg(info, 3);
+  static PrimitiveCache<BackwardData> cache;
+  BackwardData &conv = cache.get(g.key(), [&] {
+    dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
+                                               anyDesc(g.weights()), anyDesc(g.dst()), g.strides(), g.dilates(),
+                                               g.padL(), g.padR());
+    return BackwardData(
+        dnnl::convolution_backward_data::primitive_desc(desc, cpuEngine(), forward(g, false, false).pd));
+  });
+  OutputFor dx(userMemory(f32Arg(info, 2), g.src(), Tag::nhwc), conv.pd.diff_src_desc(), Slot::DiffSrc);
+  execute(conv.primitive,
+          {{DNNL_ARG_DIFF_DST,
+            inputFor(userMemory(f32Arg(info, 0), g.dst(), Tag::nhwc), conv.pd.diff_dst_desc(), Slot::DiffDst)},
+           {DNNL_ARG_WEIGHTS, weightsFor(intArg(info, 4), userMemory(f32Arg(info, 1), g.weights(), Tag::hwio),
+                                         conv.pd.weights_desc())},
+           {DNNL_ARG_DIFF_SRC, dx.mem()}});
+  dx.commit();
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("conv2dBackpropInput", Conv2DBackpropInput);
+
+/** conv2dBackpropFilter(x, dy, dw, window): dw (HWIO) = the gradient of conv2d w.r.t. its filter. */
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
+  const Window2D g = windowArg(info, 3);
+  static PrimitiveCache<BackwardWeights> cache;
+  BackwardWeights &conv = cache.get(g.key(), [&] {
+    dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
+                                                  anyDesc(g.weights()), anyDesc(g.dst()), g.strides(),
+                                                  g.dilates(), g.padL(), g.padR());
+    return BackwardWeights(
+        dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(), forward(g, false, false).pd));
+  });
+  OutputFor dw(userMemory(f32Arg(info, 2), g.weights(), Tag::hwio), conv.pd.diff_weights_desc(),
+               Slot::DiffWeights);
+  execute(conv.primitive,
+          {{DNNL_ARG_SRC, inputFor(userMemory(f32Arg(info, 0), g.src(), Tag::nhwc), conv.pd.src_desc(), Slot::Src)},
+           {DNNL_ARG_DIFF_DST,
+            inputFor(userMemory(f32Arg(info, 1), g.dst(), Tag::nhwc), conv.pd.diff_dst_desc(), Slot::DiffDst)},
+           {DNNL_ARG_DIFF_WEIGHTS, dw.mem()}});
+  dw.commit();
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("conv2dBackpropFilter", Conv2DBackpropFilter);
+
+}  // namespace
+}  // namespace inception

@@ -1,0 +1,80 @@
+// 2-D max and average pooling on NHWC tensors, forward and backward. oneDNN pools NHWC directly, so no
+// reorders. tfjs hands MaxPoolGrad no workspace (the argmax positions): it is recomputed by a training
+// forward pass into scratch memory, which costs one pooling pass, far less than the convolutions around it.
+#include "dnnl_common.h"
+
+namespace inception {
+namespace {
+
+using dnnl::algorithm;
+using dnnl::prop_kind;
+using Forward = Compiled<dnnl::pooling_forward>;
+using Backward = Compiled<dnnl::pooling_backward>;
+
+memory::desc nhwc(const Dims &dims) { return memory::desc(dims, kF32, Tag::nhwc); }
+
+Forward &forward(const Window2D &g, algorithm kind, prop_kind prop) {
+  static PrimitiveCache<Forward> cache;
+  Key key = g.key();
+  key.insert(key.end(), {static_cast<int64_t>(kind), static_cast<int64_t>(prop)});
+  return cache.get(key, [&] {
+    dnnl::pooling_forward::desc desc(prop, kind, nhwc(g.src()), nhwc(g.dst()), g.strides(), g.kernel(), g.padL(),
+                                     g.padR());
+    return Forward(dnnl::pooling_forward::primitive_desc(desc, cpuEngine()));
+  });
+}
+
+Backward &backward(const Window2D &g, algorithm kind) {
+  static PrimitiveCache<Backward> cache;
+  Key key = g.key();
+  key.push_back(static_cast<int64_t>(kind));
+  return cache.get(key, [&] {
+    dnnl::pooling_backward::desc desc(kind, nhwc(g.src()), nhwc(g.dst()), g.strides(), g.kernel(), g.padL(),
+                                      g.padR());
+    return Backward(dnnl::pooling_backward::primitive_desc(desc, cpuEngine(),
+                                                           forward(g, kind, prop_kind::forward_training).pd));
+  });
+}
+
+// Average pooling divides by the number of in-bounds elements, as tfjs's AvgPool does.
+constexpr algorithm kAvg = algorithm::pooling_avg_exclude_padding;
+
+/** pool(x, out, window) for the algorithm bound below. */
+template <algorithm kind>
+Napi::Value Pool(const Napi::CallbackInfo &info) {
+  const Window2D g = windowArg(info, 2);
+  execute(forward(g, kind, prop_kind::forward_inference).primitive,
+          {{DNNL_ARG_SRC, userMemory(f32Arg(info, 0), nhwc(g.src()))},
+           {DNNL_ARG_DST, userMemory(f32Arg(info, 1), nhwc(g.dst()))}});
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("maxPool", Pool<algorithm::pooling_max>);
+INCEPTION_EXPORT("avgPool", Pool<kAvg>);
+
+/** maxPoolGrad(dy, x, dx, window): routes dy to the position of each window's maximum in x. */
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo &info) {
+  const Window2D g = windowArg(info, 3);
+  Forward &pool = forward(g, algorithm::pooling_max, prop_kind::forward_training);
+  memory workspace = scratchMemory(pool.pd.workspace_desc(), Slot::Workspace);
+  execute(pool.primitive, {{DNNL_ARG_SRC, userMemory(f32Arg(info, 1), nhwc(g.src()))},
+                           {DNNL_ARG_DST, scratchMemory(nhwc(g.dst()), Slot::Dst)},
+                           {DNNL_ARG_WORKSPACE, workspace}});
+  execute(backward(g, algorithm::pooling_max).primitive,
+          {{DNNL_ARG_DIFF_DST, userMemory(f32Arg(info, 0), nhwc(g.dst()))},
+           {DNNL_ARG_DIFF_SRC, userMemory(f32Arg(info, 2), nhwc(g.src()))},
+           {DNNL_ARG_WORKSPACE, workspace}});
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("maxPoolGrad", MaxPoolGrad);
+
+/** avgPoolGrad(dy, dx, window): spreads dy evenly over each window's in-bounds elements. */
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo &info) {
+  const Window2D g = windowArg(info, 2);
+  execute(backward(g, kAvg).primitive, {{DNNL_ARG_DIFF_DST, userMemory(f32Arg(info, 0), nhwc(g.dst()))},
+                                        {DNNL_ARG_DIFF_SRC, userMemory(f32Arg(info, 1), nhwc(g.src()))}});
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("avgPoolGrad", AvgPoolGrad);
+
+}  // namespace
+}  // namespace inception

@@ -1,0 +1,163 @@
+import * as path from 'node:path';
+
+/**
+ * The native oneDNN addon (native/*.cc, built by `npm run build:native`). Every function writes its result
+ * into the Float32Array passed as its output argument; inputs are tfjs storage, read in place. `window` is
+ * the packed geometry from window.ts; `*Id` is the backend's id for a weight tensor (-1: do not cache).
+ */
+export interface NativeAddon {
+  readonly dnnlVersion: string;
+  numThreads(): number;
+  releaseTensor(id: number): void;
+  conv2d(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    window: Int32Array,
+    filterId: number,
+    relu: boolean,
+  ): void;
+  conv2dBackpropInput(
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+    window: Int32Array,
+    filterId: number,
+  ): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, window: Int32Array): void;
+  maxPool(x: Float32Array, out: Float32Array, window: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, window: Int32Array): void;
+  avgPool(x: Float32Array, out: Float32Array, window: Int32Array): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, window: Int32Array): void;
+  /** out = relu?(a·b + bias) per batch; dims = [batchA, batchB, m, k, n]; a batch of 1 broadcasts. */
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    dims: number[],
+    transposeA: boolean,
+    transposeB: boolean,
+    relu: boolean,
+  ): void;
+  /** Tensors as `rows` rows; part i holds widths[i] floats of every row, side by side in the whole. */
+  concat(inputs: Float32Array[], out: Float32Array, rows: number, widths: number[]): void;
+  split(x: Float32Array, outputs: Float32Array[], rows: number, widths: number[]): void;
+  /** out[o, i] = sum (or mean) over r of x[o, r, i], x seen as [outer, reduce, inner]. */
+  reduceSum(
+    x: Float32Array,
+    out: Float32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+    mean: boolean,
+  ): void;
+  /** Element-wise ops (native/eltwise.cc): op codes are listed in kernels/unary_ops.ts and binary_ops.ts. */
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  /** out = a op b, broadcast as described by broadcast.ts's BroadcastGeometry. */
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    shape: Int32Array,
+    aStrides: Int32Array,
+    bStrides: Int32Array,
+  ): void;
+  /** LRN across channels (native/lrn.cc), tfjs's semantics; geometry = [pixels, channels, depthRadius]. */
+  lrn(
+    x: Float32Array,
+    out: Float32Array,
+    geometry: Int32Array,
+    bias: number,
+    alpha: number,
+    beta: number,
+  ): void;
+  lrnGrad(
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    geometry: Int32Array,
+    bias: number,
+    alpha: number,
+    beta: number,
+  ): void;
+  /** Per-channel batch normalisation (native/batchnorm.cc); each parameter has 1 or `channels` values. */
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    out: Float32Array,
+    channels: number,
+    epsilon: number,
+  ): void;
+  /** Fused optimizer updates (native/optimizers.cc); outputs may be the inputs' own arrays (in place). */
+  adamUpdate(
+    x: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    xOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    coefficients: Float32Array,
+  ): void;
+  rmsPropUpdate(
+    x: Float32Array,
+    g: Float32Array,
+    meanSquare: Float32Array,
+    moment: Float32Array,
+    meanGrad: Float32Array | null,
+    xOut: Float32Array,
+    meanSquareOut: Float32Array,
+    momentOut: Float32Array,
+    meanGradOut: Float32Array | null,
+    coefficients: Float32Array,
+  ): void;
+  momentumUpdate(
+    x: Float32Array,
+    g: Float32Array,
+    accumulation: Float32Array,
+    xOut: Float32Array,
+    accumulationOut: Float32Array,
+    coefficients: Float32Array,
+    nesterov: boolean,
+  ): void;
+}
+
+/** Where node-gyp puts the addon, from dist/src/backend/ or src/backend/ alike. */
+const ADDON_PATHS = [
+  '../../../build/Release/inception_onednn.node',
+  '../../build/Release/inception_onednn.node',
+];
+
+let loaded: { addon: NativeAddon | null; reason: string } | undefined;
+
+/** The addon, or null when it is not built or cannot load (then `addonLoadError()` says why). */
+export function loadAddon(): NativeAddon | null {
+  loaded ??= load();
+  return loaded.addon;
+}
+
+export function addonLoadError(): string {
+  loaded ??= load();
+  return loaded.reason;
+}
+
+function load(): { addon: NativeAddon | null; reason: string } {
+  const reasons: string[] = [];
+  for (const relative of ADDON_PATHS) {
+    const file = path.join(__dirname, relative);
+    try {
+      return { addon: require(file) as NativeAddon, reason: '' };
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code !== 'MODULE_NOT_FOUND') reasons.push(`${file}: ${e.message.split('\n')[0]}`);
+    }
+  }
+  return { addon: null, reason: reasons.join('; ') || 'the addon is not built (run `npm run build:native`)' };
+}

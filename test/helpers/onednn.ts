@@ -1,0 +1,100 @@
+// Shared by the backend tests: run the same computation on `onednn` and `cpu` and compare.
+import assert from 'node:assert/strict';
+import { addonLoadError } from '../../src/backend/addon';
+import { registerOneDnnBackend } from '../../src/backend/register';
+import { tf } from '../../src/index';
+
+/** node:test `skip` option: false when the addon is built, else the visible reason. */
+export const skipWithoutAddon: string | false = registerOneDnnBackend()
+  ? false
+  : `onednn addon not built: ${addonLoadError()}`;
+
+/**
+ * Tolerance: max |onednn - cpu| over all elements, divided by max |cpu| (relative to the tensor's scale,
+ * since per-element relative error is meaningless near zero). oneDNN sums in a different order and uses
+ * FMA; differences are float32 rounding, ~1e-6 for these sizes.
+ */
+export const TOLERANCE = 1e-3;
+
+/** Deterministic values in [-1, 1) from a seed, so both backends see the same inputs. */
+export function seeded(size: number, seed: number): Float32Array {
+  const values = new Float32Array(size);
+  let state = seed * 2654435761 + 1;
+  for (let i = 0; i < size; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = state / 2 ** 31 - 1;
+  }
+  return values;
+}
+
+export function seededTensor(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(
+    seeded(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  );
+}
+
+/** Runs `compute` on a backend (inside tidy) and reads its results back. */
+export function runOn(backend: 'onednn' | 'cpu', compute: () => tf.Tensor | tf.Tensor[]): Float32Array[] {
+  const previous = tf.getBackend();
+  tf.setBackend(backend);
+  try {
+    const outputs = tf.tidy(compute);
+    const list = Array.isArray(outputs) ? outputs : [outputs];
+    const values = list.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(list);
+    return values;
+  } finally {
+    tf.setBackend(previous);
+  }
+}
+
+export function assertClose(
+  actual: Float32Array,
+  expected: Float32Array,
+  label: string,
+  tolerance = TOLERANCE,
+) {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  let maxDiff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  assert.ok(Number.isFinite(maxDiff), `${label}: non-finite values`);
+  const relative = maxDiff / Math.max(scale, 1e-12);
+  assert.ok(relative <= tolerance, `${label}: relative error ${relative.toExponential(2)} > ${tolerance}`);
+}
+
+/** Same computation on both backends, every output compared. */
+export function assertSameOnBackends(label: string, compute: () => tf.Tensor | tf.Tensor[]): void {
+  const expected = runOn('cpu', compute);
+  const actual = runOn('onednn', compute);
+  assert.equal(actual.length, expected.length);
+  actual.forEach((values, i) => {
+    assertClose(values, expected[i], `${label} output ${i}`);
+  });
+}
+
+/** Counts calls to an addon function while `body` runs, to prove the native path (not the fallback) ran. */
+export function countNativeCalls(name: string, body: () => void): number {
+  const native = (
+    tf.findBackend('onednn') as unknown as { native: Record<string, (...a: unknown[]) => unknown> }
+  ).native;
+  const original = native[name];
+  let calls = 0;
+  native[name] = (...args: unknown[]) => {
+    calls++;
+    return original(...args);
+  };
+  try {
+    body();
+  } finally {
+    native[name] = original;
+  }
+  return calls;
+}
