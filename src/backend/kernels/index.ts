@@ -11,7 +11,9 @@ import { fusedConv2DConfig } from './FusedConv2D';
 import { maxPoolConfig } from './MaxPool';
 import { maxPoolGradConfig } from './MaxPoolGrad';
 import { meanConfig } from './Mean';
+import { reluConfig } from './Relu';
 import { splitVConfig } from './SplitV';
+import { stepConfig } from './Step';
 import { sumConfig } from './Sum';
 
 /** Every native `onednn` kernel; the rest of the CPU backend's kernels are registered as they are. */
@@ -30,4 +32,6 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   splitVConfig,
   sumConfig,
   meanConfig,
+  reluConfig,
+  stepConfig,
 ];
