@@ -148,7 +148,20 @@ export function addonLoadError(): string {
   return loaded.reason;
 }
 
+/**
+ * OpenMP threads spin after each primitive (libgomp: ~300k iterations) waiting for the next one, but between
+ * native calls JS runs for a while, and the spinning thread takes a core from V8's GC and from other
+ * processes; on a loaded 2-core machine that made a 32x32 training step ~1.5-2x slower. A short spin
+ * keeps back-to-back primitives fast. Read by libgomp when the addon loads; the user's settings win.
+ */
+function defaultOpenMpWaiting(): void {
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+    process.env.GOMP_SPINCOUNT = '20000';
+  }
+}
+
 function load(): { addon: NativeAddon | null; reason: string } {
+  defaultOpenMpWaiting();
   const reasons: string[] = [];
   for (const relative of ADDON_PATHS) {
     const file = path.join(__dirname, relative);
