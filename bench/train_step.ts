@@ -1,9 +1,10 @@
 // Developer tool: times (and optionally profiles, by tfjs kernel) GoogLeNet training steps on the selected
-// backend. `node dist/bench/train_step.js --size 224 --batch 8 [--width 1] [--steps 3] [--profile]`;
-// INCEPTION_BACKEND picks the engine. Published speed claims come from `npm run bench`, not from this.
+// backend. `node dist/bench/train_step.js --size 224 --batch 8 [--width 1] [--steps 3] [--profile] [--infer]
+// [--optimizer adam|rmsprop|sgd|tfjs-adam]` (the first three are the fused ones `train` uses, tfjs-adam is
+// tfjs's own); INCEPTION_BACKEND picks the engine. Published speed claims come from `npm run bench`, not from this.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { backendReady, googlenet, tf } from '../src/index';
+import { backendReady, createOptimizer, googlenet, tf } from '../src/index';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -14,13 +15,18 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '3' },
       profile: { type: 'boolean', default: false },
       infer: { type: 'boolean', default: false },
+      optimizer: { type: 'string', default: 'adam' },
     },
   });
   const backend = await backendReady;
   const size = Number(values.size);
   const batch = Number(values.batch);
   const model = googlenet({ inputShape: [size, size, 3], widthMultiplier: Number(values.width) });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const optimizer =
+    values.optimizer === 'tfjs-adam'
+      ? tf.train.adam(1e-3, 0.9, 0.999, 1e-7)
+      : createOptimizer(values.optimizer, 1e-3);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy' });
   const x = tf.randomNormal([batch, size, size, 3]);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tf.Tensor1D, 10);
   const step = async () => {
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   console.log(
-    `${backend} ${values.infer ? 'inference' : 'training step'} ${size}x${size} batch ${batch} width ${values.width}: ` +
+    `${backend} ${values.infer ? 'inference' : `training step (${values.optimizer})`} ${size}x${size} batch ${batch} width ${values.width}: ` +
       `median ${median.toFixed(1)} ms (${(median / batch).toFixed(2)} ms/image) over ${times.length}; tensors ${tf.memory().numTensors}`,
   );
   if (values.profile) {

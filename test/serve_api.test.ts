@@ -112,7 +112,17 @@ test('multipart/form-data with several files answers one result per file, in ord
   );
   for (const [i, n] of names.entries()) {
     const single = await postImage(await image(n), 'image/jpeg', '?top=2');
-    assert.deepEqual(body.results[i].predictions, single.body.predictions, n);
+    // Same labels; probabilities equal up to float rounding (a batch of 3 and a batch of 1 may run
+    // different native kernels).
+    const batched = body.results[i].predictions;
+    assert.deepEqual(
+      batched.map((p: any) => p.label),
+      single.body.predictions.map((p: any) => p.label),
+      n,
+    );
+    batched.forEach((p: any, j: number) => {
+      assert.ok(Math.abs(p.probability - single.body.predictions[j].probability) < 1e-4, `${n}: ${p.label}`);
+    });
   }
 });
 
