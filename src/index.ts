@@ -18,6 +18,7 @@ export * from './models/googlenet_paper';
 export * from './models/inception_module';
 export { buildModel, MODEL_BUILDERS } from './models/registry';
 export { formatSummary, type ModelSummary, modelSummary, type SummaryRow } from './models/summary';
+export { type Prediction, topK } from './models/top_k';
 export { type GraphEdge, type GraphNode, type ModelGraph, modelGraph } from './plot/model_graph';
 export { plotModelPng } from './plot/png';
 export { plotModelSvg } from './plot/svg';

@@ -1,12 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelInfo } from '../io/model_folder';
 
-/** One class of a top-k answer. */
-export interface Prediction {
-  label: string;
-  index: number;
-  probability: number;
-}
+export type { Prediction } from '../models/top_k';
 
 /** Whether the network's last layer already ends in softmax (the googlenet default) or gives logits. */
 function endsInSoftmax(model: tf.LayersModel): boolean {
@@ -39,11 +34,4 @@ export function classifier(
     probs.dispose();
     return inputs.map((_, i) => data.slice(i * classes, (i + 1) * classes));
   };
-}
-
-/** The k most probable classes, most probable first. */
-export function topK(probabilities: Float32Array, labels: string[], k: number): Prediction[] {
-  return Array.from(probabilities, (probability, index) => ({ label: labels[index], index, probability }))
-    .sort((a, b) => b.probability - a.probability || a.index - b.index)
-    .slice(0, k);
 }

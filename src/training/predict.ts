@@ -2,22 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImageTensor } from '../data/decode';
 import type { ModelInfo } from '../io/model_folder';
 
-export interface LabelProbability {
-  label: string;
-  probability: number;
-}
+import { type Prediction, topK } from '../models/top_k';
+
+/** One class of a prediction: label, output index and probability. */
+export type LabelProbability = Prediction;
 
 export interface ImagePrediction {
   file: string;
   /** The top-k labels, most probable first. */
   top: LabelProbability[];
-}
-
-/** The k most probable labels of one probability row, most probable first (ties keep label order). */
-export function topK(probabilities: ArrayLike<number>, labels: string[], k: number): LabelProbability[] {
-  return Array.from(probabilities, (probability, i) => ({ label: labels[i], probability }))
-    .sort((a, b) => b.probability - a.probability)
-    .slice(0, Math.max(1, Math.min(k, labels.length)));
 }
 
 /**
