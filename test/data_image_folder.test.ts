@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ImageFolderDataset } from '../src/data/index';
 import { removeDir, tempDir, writeSolid } from './data_fixtures';
+import { CIFAR_LABELS } from './support/model_folder_fixture';
 
 const SAMPLE = path.join(__dirname, '..', '..', 'data', 'cifar10-sample');
 let root: string;
@@ -126,18 +127,7 @@ test('split is stratified per class, seeded, disjoint and complete', async () =>
 test('the embedded CIFAR-10 sample opens: 10 classes, 40 train and 10 val images each', async () => {
   const train = await ImageFolderDataset.open(path.join(SAMPLE, 'train'));
   const val = await ImageFolderDataset.open(path.join(SAMPLE, 'val'), { classNames: train.classNames });
-  assert.deepEqual(train.classNames, [
-    'airplane',
-    'automobile',
-    'bird',
-    'cat',
-    'deer',
-    'dog',
-    'frog',
-    'horse',
-    'ship',
-    'truck',
-  ]);
+  assert.deepEqual(train.classNames, CIFAR_LABELS);
   assert.deepEqual(train.counts(), new Array(10).fill(40));
   assert.deepEqual(val.counts(), new Array(10).fill(10));
 });
