@@ -1,10 +1,10 @@
 // Developer tool: times (and optionally profiles, by tfjs kernel) GoogLeNet training steps on the selected
 // backend. `node dist/bench/train_step.js --size 224 --batch 8 [--width 1] [--steps 3] [--profile] [--infer]
-// [--optimizer adam|rmsprop|sgd|tfjs-adam]` (the first three are the fused ones `train` uses, tfjs-adam is
+// [--optimizer adam|rmsprop|sgd|tfjs-adam] [--model NAME]` (the first three are the fused ones `train` uses, tfjs-adam is
 // tfjs's own); INCEPTION_BACKEND picks the engine. Published speed claims come from `npm run bench`, not from this.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { backendReady, createOptimizer, googlenet, tf } from '../src/index';
+import { backendReady, buildModel, createOptimizer, tf } from '../src/index';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -16,12 +16,18 @@ async function main(): Promise<void> {
       profile: { type: 'boolean', default: false },
       infer: { type: 'boolean', default: false },
       optimizer: { type: 'string', default: 'adam' },
+      model: { type: 'string', default: 'googlenet' },
+      'stem-pool': { type: 'boolean', default: false },
     },
   });
   const backend = await backendReady;
   const size = Number(values.size);
   const batch = Number(values.batch);
-  const model = googlenet({ inputShape: [size, size, 3], widthMultiplier: Number(values.width) });
+  const model = buildModel(values.model, {
+    inputShape: [size, size, 3],
+    widthMultiplier: Number(values.width),
+    ...(values['stem-pool'] ? { stemPool: true } : {}),
+  });
   const optimizer =
     values.optimizer === 'tfjs-adam'
       ? tf.train.adam(1e-3, 0.9, 0.999, 1e-7)
@@ -43,7 +49,7 @@ async function main(): Promise<void> {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   console.log(
-    `${backend} ${values.infer ? 'inference' : `training step (${values.optimizer})`} ${size}x${size} batch ${batch} width ${values.width}: ` +
+    `${backend} ${values.model} ${values.infer ? 'inference' : `training step (${values.optimizer})`} ${size}x${size} batch ${batch} width ${values.width}: ` +
       `median ${median.toFixed(1)} ms (${(median / batch).toFixed(2)} ms/image) over ${times.length}; tensors ${tf.memory().numTensors}`,
   );
   if (values.profile) {

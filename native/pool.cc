@@ -1,6 +1,5 @@
-// 2-D max and average pooling on NHWC tensors, forward and backward. oneDNN pools NHWC directly, so no
-// reorders. tfjs hands MaxPoolGrad no workspace (the argmax positions): it is recomputed by a training
-// forward pass into scratch memory, which costs one pooling pass, far less than the convolutions around it.
+// 2-D average pooling on NHWC tensors, forward and backward, by oneDNN (which pools NHWC directly, so no
+// reorders). Max pooling is in max_pool.cc.
 #include "dnnl_common.h"
 
 namespace inception {
@@ -39,33 +38,15 @@ Backward &backward(const Window2D &g, algorithm kind) {
 // Average pooling divides by the number of in-bounds elements, as tfjs's AvgPool does.
 constexpr algorithm kAvg = algorithm::pooling_avg_exclude_padding;
 
-/** pool(x, out, window) for the algorithm bound below. */
-template <algorithm kind>
-Napi::Value Pool(const Napi::CallbackInfo &info) {
+/** avgPool(x, out, window). */
+Napi::Value AvgPool(const Napi::CallbackInfo &info) {
   const Window2D g = windowArg(info, 2);
-  execute(forward(g, kind, prop_kind::forward_inference).primitive,
+  execute(forward(g, kAvg, prop_kind::forward_inference).primitive,
           {{DNNL_ARG_SRC, userMemory(f32Arg(info, 0), nhwc(g.src()))},
            {DNNL_ARG_DST, userMemory(f32Arg(info, 1), nhwc(g.dst()))}});
   return info.Env().Undefined();
 }
-INCEPTION_EXPORT("maxPool", Pool<algorithm::pooling_max>);
-INCEPTION_EXPORT("avgPool", Pool<kAvg>);
-
-/** maxPoolGrad(dy, x, dx, window): routes dy to the position of each window's maximum in x. */
-Napi::Value MaxPoolGrad(const Napi::CallbackInfo &info) {
-  const Window2D g = windowArg(info, 3);
-  Forward &pool = forward(g, algorithm::pooling_max, prop_kind::forward_training);
-  memory workspace = scratchMemory(pool.pd.workspace_desc(), Slot::Workspace);
-  execute(pool.primitive, {{DNNL_ARG_SRC, userMemory(f32Arg(info, 1), nhwc(g.src()))},
-                           {DNNL_ARG_DST, scratchMemory(nhwc(g.dst()), Slot::Dst)},
-                           {DNNL_ARG_WORKSPACE, workspace}});
-  execute(backward(g, algorithm::pooling_max).primitive,
-          {{DNNL_ARG_DIFF_DST, userMemory(f32Arg(info, 0), nhwc(g.dst()))},
-           {DNNL_ARG_DIFF_SRC, userMemory(f32Arg(info, 2), nhwc(g.src()))},
-           {DNNL_ARG_WORKSPACE, workspace}});
-  return info.Env().Undefined();
-}
-INCEPTION_EXPORT("maxPoolGrad", MaxPoolGrad);
+INCEPTION_EXPORT("avgPool", AvgPool);
 
 /** avgPoolGrad(dy, dx, window): spreads dy evenly over each window's in-bounds elements. */
 Napi::Value AvgPoolGrad(const Napi::CallbackInfo &info) {

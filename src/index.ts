@@ -10,12 +10,19 @@ export * from './data/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
+export * from './layers/batch_normalization';
 export * from './layers/lrn';
 export * from './models/googlenet';
 export * from './models/googlenet_bn';
 export * from './models/googlenet_cifar';
 export * from './models/googlenet_paper';
 export * from './models/inception_module';
+export {
+  loadPretrainedWeights,
+  PRETRAINED,
+  type PretrainedModel,
+  pretrainedFolder,
+} from './models/pretrained';
 export { buildModel, MODEL_BUILDERS } from './models/registry';
 export { formatSummary, type ModelSummary, modelSummary, type SummaryRow } from './models/summary';
 export { type Prediction, topK } from './models/top_k';

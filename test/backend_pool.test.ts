@@ -73,6 +73,26 @@ describe('onednn pooling matches cpu', { skip: skipWithoutAddon }, () => {
     });
   }
 
+  test('MaxPoolGrad with ties (ReLU zeros, repeated values): each window gradient goes to one position', () => {
+    for (const c of [CASES[0], CASES[1], { shape: [2, 8, 8, 19], size: 3, stride: 1, pad: 'same' } as Case]) {
+      const compute = () => {
+        // Half the values clipped to 0 and the rest rounded to a few levels: most windows tie.
+        const x = tf.relu(tf.round(tf.mul(seededTensor(c.shape, 3), 2))) as tf.Tensor4D;
+        const y = maxPool(x, c);
+        const weights = seededTensor(y.shape, 4);
+        return [
+          y,
+          tf.grad((v: tf.Tensor) =>
+            maxPool(v as tf.Tensor4D, c)
+              .mul(weights)
+              .sum(),
+          )(x),
+        ];
+      };
+      assertSameOnBackends(`max pool ties ${name(c)}`, compute);
+    }
+  });
+
   test('the native kernels run (no silent fallback to cpu)', () => {
     const c = CASES[1];
     assert.equal(

@@ -149,9 +149,29 @@ test('googlenet-cifar: no early stride-2 stages, 32 → 32 → 16 → 8, works d
   assert.deepEqual(tiny.getLayer('inception_5b').outputShape, [null, 2, 2, 50]);
   tiny.dispose();
   assert.throws(() => googlenetCifar({ inputShape: [7, 7, 3] }), /\[7,7,3\] is too small.*at least 8/);
-  assert.throws(() => googlenetCifar({ weights: 'cifar10' }), /not shipped yet/);
+  // Shipped weights fix the architecture; a conflicting argument is refused before anything loads.
+  assert.throws(
+    () => googlenetCifar({ weights: 'cifar10', widthMultiplier: 1 }),
+    /need widthMultiplier 0.5, got 1/,
+  );
+  assert.throws(() => googlenetCifar({ weights: 'cifar10', numClasses: 5 }), /need numClasses.*10, got 5/);
+  assert.throws(
+    () => googlenetCifar({ weights: 'cifar10', stemPool: false }),
+    /need stemPool true, got false/,
+  );
   assert.throws(() => googlenetCifar({ weights: 'imagenet' as any }), /weights.*got "imagenet"/);
   assert.throws(() => googlenetCifar({ batchNorm: 'yes' as any }), /batchNorm.*got "yes"/);
+});
+
+test('googlenet-cifar stemPool: a 3x3/2 max pool after the stem, stages at 16, 8, 4, same parameters', () => {
+  const model = googlenetCifar({ widthMultiplier: 0.5, stemPool: true });
+  assert.deepEqual(model.getLayer('max_pool_1_3x3_2').outputShape, [null, 16, 16, 96]);
+  assert.deepEqual(model.getLayer('inception_3b').outputShape, [null, 16, 16, 240]);
+  assert.deepEqual(model.getLayer('inception_4e').outputShape, [null, 8, 8, 416]);
+  assert.deepEqual(model.getLayer('inception_5b').outputShape, [null, 4, 4, 512]);
+  assert.equal(model.countParams(), 1_482_570);
+  model.dispose();
+  assert.throws(() => googlenetCifar({ stemPool: 1 as any }), /stemPool must be a boolean, got 1/);
 });
 
 test('the family is registered under the CLI names and validates arguments up front', () => {

@@ -278,6 +278,8 @@ test('SIGINT: finishes the step, writes checkpoints/last, says where, exits 130;
       if (/Epoch 2\/50/.test(stdout) && !child.killed) child.kill('SIGINT');
     });
     child.on('exit', (c) => resolve(c));
+    // A child that never exits must fail this test, not hang the suite.
+    setTimeout(() => child.kill('SIGKILL'), 180_000).unref();
   });
   assert.equal(code, 130, stderr);
   assert.match(

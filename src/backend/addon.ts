@@ -27,7 +27,7 @@ export interface NativeAddon {
   ): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, window: Int32Array): void;
   maxPool(x: Float32Array, out: Float32Array, window: Int32Array): void;
-  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, window: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, dx: Float32Array, window: Int32Array): void;
   avgPool(x: Float32Array, out: Float32Array, window: Int32Array): void;
   avgPoolGrad(dy: Float32Array, dx: Float32Array, window: Int32Array): void;
   /** out = relu?(a·b + bias) per batch; dims = [batchA, batchB, m, k, n]; a batch of 1 broadcasts. */
@@ -92,6 +92,29 @@ export interface NativeAddon {
     offset: Float32Array | null,
     scale: Float32Array | null,
     out: Float32Array,
+    channels: number,
+    epsilon: number,
+  ): void;
+  /** Training-mode batch norm over all axes but the last (native/batchnorm_training.cc). */
+  batchNormTraining(
+    x: Float32Array,
+    scale: Float32Array,
+    offset: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    channels: number,
+    epsilon: number,
+  ): void;
+  batchNormTrainingGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    scale: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dScale: Float32Array,
+    dOffset: Float32Array,
     channels: number,
     epsilon: number,
   ): void;

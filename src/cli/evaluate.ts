@@ -1,10 +1,11 @@
 import { type EvaluationReport, evaluateModelFolder } from '../training/evaluate';
 import { intFlag, parse, UsageError } from './args';
+import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
 export const summary =
   'loss, top-1/top-5, per-class accuracy and confusion matrix of a model on an image folder';
 
-const HELP = `usage: inception evaluate --model-dir DIR --data DIR [--batch-size N] [--skip-bad-files] [--json]
+const HELP = `usage: inception evaluate --model-dir DIR | --model cifar10 --data DIR [--batch-size N] [--skip-bad-files] [--json]
 
 Evaluates the model folder on DIR/<class>/<images>; the class folders must be the model's labels
 (labels.json). Images are resized and normalised as preprocessing.json says. Prints loss, top-1 and top-5
@@ -36,7 +37,7 @@ export function formatEvaluation(r: EvaluationReport): string {
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const { values } = parse(argv, {
-    'model-dir': { type: 'string' },
+    ...MODEL_DIR_FLAGS,
     data: { type: 'string' },
     'batch-size': { type: 'string' },
     'skip-bad-files': { type: 'boolean' },
@@ -46,9 +47,9 @@ export async function run(argv: string[]): Promise<number | undefined> {
     console.log(HELP);
     return 0;
   }
-  if (!values['model-dir']) throw new UsageError('--model-dir DIR is required');
+  const modelDir = modelDirFrom(values);
   if (!values.data) throw new UsageError('--data DIR is required');
-  const report = await evaluateModelFolder(values['model-dir'], values.data, {
+  const report = await evaluateModelFolder(modelDir, values.data, {
     batchSize: intFlag('batch-size', values['batch-size'], 32),
     onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
   });

@@ -46,15 +46,17 @@ async function main(argv: string[]): Promise<number> {
   return typeof code === 'number' ? code : 0;
 }
 
+// Exit explicitly once the command is done: a stray handle (a pending decode, a timer in a dependency)
+// must not keep a finished or interrupted run alive. stdout/stderr are synchronous for files and pipes.
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exit(code);
   },
   (err: unknown) => {
     const cmd = process.argv[2] && !process.argv[2].startsWith('-') ? ` ${process.argv[2]}` : '';
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`inception${cmd}: error: ${message.split('\n')[0]}\n`);
     if (process.env.INCEPTION_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    process.exit(err instanceof UsageError ? 2 : 1);
   },
 );

@@ -1,10 +1,11 @@
 import { loadModelFolder } from '../io/model_folder';
 import { type ImagePrediction, predictImages } from '../training/predict';
 import { intFlag, parse, UsageError } from './args';
+import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
 export const summary = 'top-k labels with probabilities for image files';
 
-const HELP = `usage: inception predict --model-dir DIR [--top K] [--json] IMAGE...
+const HELP = `usage: inception predict --model-dir DIR | --model cifar10 [--top K] [--json] IMAGE...
 
 Classifies each JPEG or PNG image (any size; resized and normalised as the model folder's
 preprocessing.json says) and prints its K most probable labels (default 5) with probabilities.`;
@@ -22,23 +23,21 @@ export function formatPredictions(results: ImagePrediction[]): string {
 export async function run(argv: string[]): Promise<number | undefined> {
   const { values, positionals } = parse(
     argv,
-    { 'model-dir': { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } },
+    { ...MODEL_DIR_FLAGS, top: { type: 'string' }, json: { type: 'boolean' } },
     true,
   );
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  if (!values['model-dir']) throw new UsageError('--model-dir DIR is required');
+  const modelDir = modelDirFrom(values);
   if (positionals.length === 0) throw new UsageError('give at least one IMAGE');
   const k = intFlag('top', values.top, 5);
-  const { model, info } = await loadModelFolder(values['model-dir']);
+  const { model, info } = await loadModelFolder(modelDir);
   try {
     const results = await predictImages(model, info, positionals, k);
     console.log(
-      values.json
-        ? JSON.stringify({ modelDir: values['model-dir'], predictions: results })
-        : formatPredictions(results),
+      values.json ? JSON.stringify({ modelDir, predictions: results }) : formatPredictions(results),
     );
   } finally {
     model.dispose();

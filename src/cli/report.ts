@@ -5,11 +5,12 @@ import { loadModelFolder } from '../io/model_folder';
 import { evaluateFolder } from '../report/evaluate_folder';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
-import { intFlag, parse, UsageError } from './args';
+import { intFlag, parse } from './args';
+import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
 export const summary = 'write a self-contained HTML report (curves, confusion matrix, samples)';
 
-const HELP = `usage: inception report --model-dir DIR [--data DIR] [--out FILE] [--samples-per-class 4]
+const HELP = `usage: inception report --model-dir DIR | --model cifar10 [--data DIR] [--out FILE] [--samples-per-class 4]
 
 Writes one HTML file (default DIR/report.html, which 'inception serve' shows at /report): training curves
 from DIR/history.json or history.csv, and with --data (an image folder with the model's classes) the
@@ -17,7 +18,7 @@ confusion matrix, per-class accuracy and a grid of sample predictions marked rig
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const { values } = parse(argv, {
-    'model-dir': { type: 'string' },
+    ...MODEL_DIR_FLAGS,
     data: { type: 'string' },
     out: { type: 'string' },
     'samples-per-class': { type: 'string' },
@@ -26,8 +27,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     console.log(HELP);
     return 0;
   }
-  if (!values['model-dir']) throw new UsageError('--model-dir is required');
-  const dir = values['model-dir'];
+  const dir = modelDirFrom(values);
   const { model, info } = await loadModelFolder(dir);
   const evaluation = values.data
     ? await evaluateFolder(model, info, values.data, {

@@ -1,10 +1,11 @@
 import '../layers/lrn';
 import { createInferenceServer } from '../serve/server';
-import { intFlag, parse, UsageError } from './args';
+import { intFlag, parse } from './args';
+import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
 export const summary = 'serve a model folder over HTTP (predict API, browser page, report)';
 
-const HELP = `usage: inception serve --model-dir DIR [--port 8080] [--host 127.0.0.1] [--max-batch 8] [--max-body-mb 10]
+const HELP = `usage: inception serve --model-dir DIR | --model cifar10 [--port 8080] [--host 127.0.0.1] [--max-batch 8] [--max-body-mb 10]
 
   POST /v1/predict[?top=K]  body image/jpeg or image/png, or multipart/form-data with one or more files
   GET  /v1/model            name, labels, input shape, parameter count
@@ -16,7 +17,7 @@ Binds 127.0.0.1 unless --host says otherwise. SIGTERM/SIGINT finish the requests
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const { values } = parse(argv, {
-    'model-dir': { type: 'string' },
+    ...MODEL_DIR_FLAGS,
     port: { type: 'string' },
     host: { type: 'string' },
     'max-batch': { type: 'string' },
@@ -26,16 +27,16 @@ export async function run(argv: string[]): Promise<number | undefined> {
     console.log(HELP);
     return 0;
   }
-  if (!values['model-dir']) throw new UsageError('--model-dir is required');
+  const modelDir = modelDirFrom(values);
   const service = await createInferenceServer({
-    modelDir: values['model-dir'],
+    modelDir,
     port: intFlag('port', values.port, 8080, 0),
     host: values.host ?? '127.0.0.1',
     maxBatch: intFlag('max-batch', values['max-batch'], 8),
     maxBodyBytes: intFlag('max-body-mb', values['max-body-mb'], 10) * 1024 * 1024,
   });
   const url = await service.listen();
-  console.log(`inception serve: listening on ${url} (model ${values['model-dir']})`);
+  console.log(`inception serve: listening on ${url} (model ${modelDir})`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       console.log(`inception serve: ${signal}: finishing ${service.inFlight} request(s) in flight`);

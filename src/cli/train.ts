@@ -31,7 +31,11 @@ training:
   --epochs N                    (default 10)
   --batch-size N                (default 32)
   --optimizer adam|rmsprop|sgd  (default adam; sgd uses momentum 0.9)
-  --lr X                        learning rate (default 0.001)
+  --lr X                        learning rate (default 0.001); with cosine, the peak
+  --lr-schedule constant|cosine constant (default; ReduceLROnPlateau may lower it) or, per step, linear
+                                warm-up to --lr then cosine decay to 0 at the last step (Keras CosineDecay
+                                with warmup_target; turns ReduceLROnPlateau off)
+  --warmup-epochs N             warm-up of the cosine schedule (default 1)
   --out DIR                     the model folder (default runs/train)
   --resume                      continue the run in --out from checkpoints/last (weights, optimizer state,
                                 epoch, learning rate, callback state); --epochs may raise the total
@@ -67,6 +71,8 @@ export async function run(argv: string[]): Promise<number | undefined> {
     'batch-size': { type: 'string' },
     optimizer: { type: 'string' },
     lr: { type: 'string' },
+    'lr-schedule': { type: 'string' },
+    'warmup-epochs': { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
     keep: { type: 'string' },
@@ -98,6 +104,17 @@ export async function run(argv: string[]): Promise<number | undefined> {
       `--optimizer must be one of ${OPTIMIZER_NAMES.join(', ')}, got ${JSON.stringify(optimizer)}`,
     );
   }
+  const lrSchedule = (values['lr-schedule'] as string | undefined) ?? 'constant';
+  if (lrSchedule !== 'constant' && lrSchedule !== 'cosine') {
+    throw new UsageError(`--lr-schedule must be constant or cosine, got ${JSON.stringify(lrSchedule)}`);
+  }
+  const reduceLrFlags = Object.keys(values).filter((k) => k.startsWith('reduce-lr-') || k === 'min-lr');
+  if (lrSchedule === 'cosine' && reduceLrFlags.length) {
+    throw new UsageError(`--lr-schedule cosine turns ReduceLROnPlateau off; drop --${reduceLrFlags[0]}`);
+  }
+  if (values['warmup-epochs'] !== undefined && lrSchedule !== 'cosine') {
+    throw new UsageError('--warmup-epochs needs --lr-schedule cosine');
+  }
   const keep = (values.keep as string | undefined) ?? 'best';
   if (keep !== 'best' && keep !== 'last')
     throw new UsageError(`--keep must be best or last, got ${JSON.stringify(keep)}`);
@@ -124,20 +141,28 @@ export async function run(argv: string[]): Promise<number | undefined> {
     seed: intFlag('seed', values.seed as string | undefined, 0, 0),
     augmentation: values['no-augment'] ? false : undefined,
     monitor: values.monitor as string | undefined,
-    reduceLr: values['no-reduce-lr']
-      ? false
-      : {
-          patience: intFlag('reduce-lr-patience', values['reduce-lr-patience'] as string | undefined, 10, 0),
-          factor: nonNegativeFlag(
-            'reduce-lr-factor',
-            values['reduce-lr-factor'] as string | undefined,
-            0.1,
-            1,
-          ),
-          cooldown: intFlag('reduce-lr-cooldown', values['reduce-lr-cooldown'] as string | undefined, 0, 0),
-          minLr: nonNegativeFlag('min-lr', values['min-lr'] as string | undefined, 0),
-          minDelta: nonNegativeFlag('min-delta', minDelta, 1e-4),
-        },
+    lrSchedule,
+    warmupEpochs: intFlag('warmup-epochs', values['warmup-epochs'] as string | undefined, 1, 0),
+    reduceLr:
+      values['no-reduce-lr'] || lrSchedule === 'cosine'
+        ? false
+        : {
+            patience: intFlag(
+              'reduce-lr-patience',
+              values['reduce-lr-patience'] as string | undefined,
+              10,
+              0,
+            ),
+            factor: nonNegativeFlag(
+              'reduce-lr-factor',
+              values['reduce-lr-factor'] as string | undefined,
+              0.1,
+              1,
+            ),
+            cooldown: intFlag('reduce-lr-cooldown', values['reduce-lr-cooldown'] as string | undefined, 0, 0),
+            minLr: nonNegativeFlag('min-lr', values['min-lr'] as string | undefined, 0),
+            minDelta: nonNegativeFlag('min-delta', minDelta, 1e-4),
+          },
     earlyStopping:
       esPatience === undefined
         ? false

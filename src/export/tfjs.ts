@@ -1,10 +1,16 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../io/atomic';
+import { quantizeFloat16 } from '../io/float16';
 import { INFO_JSON, LABELS_JSON, MODEL_JSON, type ModelInfo, PREPROCESSING_JSON } from '../io/model_folder';
 
 /** tfjs-converter's shard size: small enough for browser caches, few enough files for HTTP. */
 export const SHARD_BYTES = 4 * 1024 * 1024;
+
+export interface TfjsExportOptions {
+  /** Store float32 weights as float16 (half the size; tfjs dequantises on load). Default false. */
+  float16?: boolean;
+}
 
 /** The files of a tfjs web export, by file name. */
 export type ExportFiles = Map<string, Uint8Array>;
@@ -26,8 +32,13 @@ async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts>
  * SHARD_BYTES named as tfjs-converter names them, plus labels.json, preprocessing.json and model-info.json.
  * Custom layers (LRN) must be registered on the loading side first: `web/custom_layers.ts` does that.
  */
-export async function tfjsExportFiles(model: tf.LayersModel, info: ModelInfo): Promise<ExportFiles> {
-  const artifacts = await artifactsOf(model);
+export async function tfjsExportFiles(
+  model: tf.LayersModel,
+  info: ModelInfo,
+  options: TfjsExportOptions = {},
+): Promise<ExportFiles> {
+  const saved = await artifactsOf(model);
+  const artifacts = options.float16 ? quantizeFloat16(saved) : saved;
   const weights = new Uint8Array(tf.io.concatenateArrayBuffers([artifacts.weightData ?? []].flat()));
   const count = Math.max(1, Math.ceil(weights.byteLength / SHARD_BYTES));
   const files: ExportFiles = new Map();
@@ -53,8 +64,13 @@ export async function tfjsExportFiles(model: tf.LayersModel, info: ModelInfo): P
 }
 
 /** Writes tfjsExportFiles into `outDir` (created if missing), each file atomically, model.json last. */
-export async function exportTfjs(model: tf.LayersModel, info: ModelInfo, outDir: string): Promise<string[]> {
-  const files = await tfjsExportFiles(model, info);
+export async function exportTfjs(
+  model: tf.LayersModel,
+  info: ModelInfo,
+  outDir: string,
+  options: TfjsExportOptions = {},
+): Promise<string[]> {
+  const files = await tfjsExportFiles(model, info, options);
   const names = [...files.keys()].sort((a, b) => Number(a === MODEL_JSON) - Number(b === MODEL_JSON));
   for (const name of names) await writeFileAtomic(path.join(outDir, name), files.get(name)!);
   return names;

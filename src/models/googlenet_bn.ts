@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from '../layers/batch_normalization';
 import { classifierHead, type GoogLeNetArgs, googlenetBody, resolveArgs } from './googlenet';
 import type { ConvBlock } from './inception_module';
 
@@ -30,9 +31,9 @@ export const convBnRelu: ConvBlock = (x, filters, kernelSize, name, strides = 1)
       name: inner('conv'),
     })
     .apply(x) as tf.SymbolicTensor;
-  y = tf.layers
-    .batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: inner('bn') })
-    .apply(y) as tf.SymbolicTensor;
+  y = batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: inner('bn') }).apply(
+    y,
+  ) as tf.SymbolicTensor;
   return tf.layers.activation({ activation: 'relu', name }).apply(y) as tf.SymbolicTensor;
 };
 

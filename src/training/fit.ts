@@ -162,6 +162,7 @@ export async function trainModel(
     let step = startStep;
     for await (const { xs, ys } of train.batches(epoch, startStep)) {
       const n = xs.shape[0];
+      for (const cb of callbacks) await cb.onBatchBegin?.(step, {});
       let values: number | number[];
       try {
         values = await model.trainOnBatch(xs, ys);

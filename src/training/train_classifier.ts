@@ -16,6 +16,7 @@ import {
   restoreOptimizer,
   saveCheckpoint,
 } from './checkpoint';
+import { cosineDecay } from './cosine_decay';
 import { csvLogger, formatHistoryCsv, type HistoryRow } from './csv_logger';
 import { earlyStopping } from './early_stopping';
 import { type History, trainModel } from './fit';
@@ -60,6 +61,14 @@ export interface TrainClassifierOptions {
   reduceLr?:
     | { factor?: number; patience?: number; minLr?: number; cooldown?: number; minDelta?: number }
     | false;
+  /**
+   * Learning-rate schedule: 'constant' (the default: `learningRate`, changed only by ReduceLROnPlateau) or
+   * 'cosine' (per step: linear warm-up over `warmupEpochs` to `learningRate`, then cosine decay to 0 at the
+   * last step; ReduceLROnPlateau must then be off).
+   */
+  lrSchedule?: 'constant' | 'cosine';
+  /** Warm-up epochs of the cosine schedule. Default 1. */
+  warmupEpochs?: number;
   /** EarlyStopping on `monitor`; false (the default) disables. */
   earlyStopping?: { patience?: number; minDelta?: number; restoreBestWeights?: boolean } | false;
   /** The saved model is the best epoch's (checkpoints/best, by `monitor`) or the last one's. Default best. */
@@ -123,12 +132,25 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
     seed: o.seed ?? 0,
     augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? [224, 224, 3]),
     monitor: o.monitor ?? (o.valData || (o.valSplit ?? 0.1) > 0 ? 'val_loss' : 'loss'),
-    reduceLr: o.reduceLr ?? {},
+    reduceLr: o.reduceLr ?? (o.lrSchedule === 'cosine' ? false : {}),
+    lrSchedule: o.lrSchedule ?? 'constant',
+    warmupEpochs: o.warmupEpochs ?? 1,
     earlyStopping: o.earlyStopping ?? false,
     keep: o.keep ?? 'best',
     onBadFile: o.onBadFile ?? 'error',
     out: o.out,
   };
+  if (r.lrSchedule !== 'constant' && r.lrSchedule !== 'cosine') {
+    throw new Error(`train: lrSchedule must be 'constant' or 'cosine', got ${JSON.stringify(r.lrSchedule)}`);
+  }
+  if (r.lrSchedule === 'cosine' && r.reduceLr) {
+    throw new Error(
+      'train: the cosine schedule sets the learning rate every step; turn ReduceLROnPlateau off',
+    );
+  }
+  if (!(Number.isInteger(r.warmupEpochs) && r.warmupEpochs >= 0)) {
+    throw new Error(`train: warmupEpochs must be an integer >= 0, got ${JSON.stringify(r.warmupEpochs)}`);
+  }
   if (!r.data) throw new Error('train: the training image folder (data) is required');
   if (!r.out) throw new Error('train: the model folder (out) is required');
   if (!(r.valSplit >= 0 && r.valSplit < 1))
@@ -227,6 +249,13 @@ export async function trainImageClassifier(
     save: (m, dir) => saveModelFolder(dir, m, info),
   });
   const callbacks: Callback[] = [...(hooks.callbacks ?? [])];
+  if (o.lrSchedule === 'cosine') {
+    const steps = trainSource.steps;
+    const warmupSteps = Math.min(o.warmupEpochs * steps, o.epochs * steps - 1);
+    callbacks.push(
+      cosineDecay({ peak: o.learningRate, warmupSteps, decaySteps: o.epochs * steps - warmupSteps }),
+    );
+  }
   if (o.reduceLr) callbacks.push(reduceLROnPlateau({ ...o.reduceLr, monitor: o.monitor, verbose: 1, print }));
   if (o.earlyStopping)
     callbacks.push(earlyStopping({ ...o.earlyStopping, monitor: o.monitor, verbose: 1, print }));

@@ -11,6 +11,8 @@ import { conv2DBackpropInputConfig } from './Conv2DBackpropInput';
 import { fusedBatchNormConfig } from './FusedBatchNorm';
 import { fusedConv2DConfig } from './FusedConv2D';
 import { inceptionAdamUpdateConfig } from './InceptionAdamUpdate';
+import { inceptionBatchNormTrainingConfig } from './InceptionBatchNormTraining';
+import { inceptionBatchNormTrainingGradConfig } from './InceptionBatchNormTrainingGrad';
 import { inceptionMomentumUpdateConfig } from './InceptionMomentumUpdate';
 import { inceptionRMSPropUpdateConfig } from './InceptionRMSPropUpdate';
 import { lrnConfig } from './LRN';
@@ -51,5 +53,7 @@ export const NATIVE_KERNELS: KernelConfig[] = [
   lrnConfig,
   lrnGradConfig,
   fusedBatchNormConfig,
+  inceptionBatchNormTrainingConfig,
+  inceptionBatchNormTrainingGradConfig,
   tileConfig,
 ];
