@@ -1,7 +1,9 @@
-// Batch normalisation with given statistics (tfjs's FusedBatchNorm: inference, and the normalisation step of
-// training, where tfjs-layers computes the batch moments with Mean/Sub/Square first):
-// y = offset + (x - mean) * scale / sqrt(variance + epsilon), per channel of an NHWC tensor. The per-channel
-// factor scale / sqrt(variance + epsilon) is computed once in double; the pass over x is then elementary.
+// Batch normalisation per channel of an NHWC tensor. With given statistics (tfjs's FusedBatchNorm: inference):
+// y = offset + (x - mean) * scale / sqrt(variance + epsilon), the per-channel factor computed once in double.
+// In training mode (InceptionBatchNormTraining and its gradient), forward and backward in one pass each, where
+// tfjs-layers would compute the batch moments and their gradients with a dozen element-wise kernels (Mean, Sub,
+// Square, Mul, Tile, ...), each reading and writing the whole activation; sums are accumulated in double per
+// thread and combined.
 #pragma GCC optimize("fp-contract=off")
 
 #include <cmath>
@@ -11,6 +13,18 @@
 
 namespace inception {
 namespace {
+
+/** y = (x - centre) * factor + shift per channel, over `pixels` rows of `channels` (NHWC). */
+void normalize(const float *x, float *y, int64_t pixels, int64_t channels, const float *centre, const float *factor,
+               const float *shift) {
+#pragma omp parallel for schedule(static) if (pixels * channels >= (1 << 15))
+  for (int64_t p = 0; p < pixels; p++) {
+    const float *xp = x + p * channels;
+    float *yp = y + p * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) yp[c] = (xp[c] - centre[c]) * factor[c] + shift[c];
+  }
+}
 
 /** A per-channel parameter: `channels` values, or one value for all (a scalar), or `fallback` when null. */
 std::vector<double> channelParam(const Napi::CallbackInfo &info, size_t index, int64_t channels, double fallback) {
@@ -41,18 +55,134 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
     factor[c] = static_cast<float>(scale[c] / std::sqrt(variance[c] + epsilon));
     shift[c] = static_cast<float>(offset[c]);
   }
-  const int64_t pixels = static_cast<int64_t>(x.length) / channels;
-  const float *m = centre.data(), *f = factor.data(), *s = shift.data();
-#pragma omp parallel for schedule(static) if (x.length >= (1 << 15))
-  for (int64_t p = 0; p < pixels; p++) {
-    const float *xp = x.data + p * channels;
-    float *yp = out.data + p * channels;
-#pragma omp simd
-    for (int64_t c = 0; c < channels; c++) yp[c] = (xp[c] - m[c]) * f[c] + s[c];
-  }
+  normalize(x.data, out.data, static_cast<int64_t>(x.length) / channels, channels, centre.data(), factor.data(),
+            shift.data());
   return info.Env().Undefined();
 }
 INCEPTION_EXPORT("batchNorm", BatchNorm);
+
+/** total[k * channels + c] = what `addPixel(p, acc)` adds into acc over all pixels p; parallel over pixels. */
+template <class AddPixel>
+std::vector<double> channelSums(int64_t pixels, int64_t channels, int perChannel, AddPixel addPixel) {
+  std::vector<double> total(perChannel * channels, 0.0);
+#pragma omp parallel if (pixels * channels >= (1 << 15))
+  {
+    std::vector<double> local(perChannel * channels, 0.0);
+#pragma omp for schedule(static) nowait
+    for (int64_t p = 0; p < pixels; p++) addPixel(p, local.data());
+#pragma omp critical
+    for (size_t i = 0; i < local.size(); i++) total[i] += local[i];
+  }
+  return total;
+}
+
+/** The element count and channel count of an NHWC tensor, checked. */
+int64_t pixelsOf(const F32Array &x, int64_t channels) {
+  if (channels <= 0 || x.length == 0 || x.length % channels != 0) {
+    throw std::runtime_error("batchNormTraining: the tensor's size is not a multiple of its channels");
+  }
+  return static_cast<int64_t>(x.length) / channels;
+}
+
+F32Array channelArg(const Napi::CallbackInfo &info, size_t index, int64_t channels) {
+  const F32Array a = f32Arg(info, index);
+  if (static_cast<int64_t>(a.length) != channels) {
+    throw std::runtime_error("batchNormTraining: a per-channel argument does not have `channels` values");
+  }
+  return a;
+}
+
+/**
+ * batchNormTraining(x, scale, offset, y, mean, variance, channels, epsilon): mean and (biased) variance of
+ * x over every axis but the last, then y = (x - mean) * scale / sqrt(variance + epsilon) + offset.
+ */
+Napi::Value BatchNormTraining(const Napi::CallbackInfo &info) {
+  const int64_t channels = intArg(info, 6);
+  const double epsilon = info[7].As<Napi::Number>().DoubleValue();
+  const F32Array x = f32Arg(info, 0), y = f32Arg(info, 3);
+  const F32Array scale = channelArg(info, 1, channels), offset = channelArg(info, 2, channels),
+                 meanOut = channelArg(info, 4, channels), varianceOut = channelArg(info, 5, channels);
+  const int64_t pixels = pixelsOf(x, channels);
+  if (y.length != x.length) throw std::runtime_error("batchNormTraining: output size differs from input");
+  const float *xs = x.data;
+  const std::vector<double> sums = channelSums(pixels, channels, 1, [&](int64_t p, double *acc) {
+    const float *xp = xs + p * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) acc[c] += xp[c];
+  });
+  std::vector<float> mean(channels);
+  for (int64_t c = 0; c < channels; c++) mean[c] = static_cast<float>(sums[c] / pixels);
+  const float *m = mean.data();
+  // Two passes (mean, then squared deviations): one-pass E[x^2] - E[x]^2 cancels badly.
+  const std::vector<double> squares = channelSums(pixels, channels, 1, [&](int64_t p, double *acc) {
+    const float *xp = xs + p * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) {
+      const double d = static_cast<double>(xp[c]) - m[c];
+      acc[c] += d * d;
+    }
+  });
+  std::vector<float> factor(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    const double variance = squares[c] / pixels;
+    meanOut.data[c] = mean[c];
+    varianceOut.data[c] = static_cast<float>(variance);
+    factor[c] = static_cast<float>(scale.data[c] / std::sqrt(variance + epsilon));
+  }
+  normalize(xs, y.data, pixels, channels, m, factor.data(), offset.data);
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("batchNormTraining", BatchNormTraining);
+
+/**
+ * batchNormTrainingGrad(dy, x, scale, mean, variance, dx, dScale, dOffset, channels, epsilon): the gradient
+ * of the forward above through the batch statistics too. With n pixels, s = 1/sqrt(variance + epsilon),
+ * x̂ = (x - mean) s: dOffset = Σ dy, dScale = Σ dy x̂, dx = scale s (dy - dOffset/n - x̂ dScale/n).
+ */
+Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo &info) {
+  const int64_t channels = intArg(info, 8);
+  const double epsilon = info[9].As<Napi::Number>().DoubleValue();
+  const F32Array dy = f32Arg(info, 0), x = f32Arg(info, 1), dx = f32Arg(info, 5);
+  const F32Array scale = channelArg(info, 2, channels), mean = channelArg(info, 3, channels),
+                 variance = channelArg(info, 4, channels), dScale = channelArg(info, 6, channels),
+                 dOffset = channelArg(info, 7, channels);
+  const int64_t pixels = pixelsOf(x, channels);
+  if (dy.length != x.length || dx.length != x.length) {
+    throw std::runtime_error("batchNormTrainingGrad: dy, x and dx differ in size");
+  }
+  const float *xs = x.data, *dys = dy.data, *m = mean.data;
+  const std::vector<double> sums = channelSums(pixels, channels, 2, [&](int64_t p, double *acc) {
+    const float *xp = xs + p * channels, *dyp = dys + p * channels;
+    double *sumDy = acc, *sumDyX = acc + channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) {
+      sumDy[c] += dyp[c];
+      sumDyX[c] += static_cast<double>(dyp[c]) * (static_cast<double>(xp[c]) - m[c]);
+    }
+  });
+  // dx = a dy + b (x - mean) + d, per channel.
+  std::vector<float> a(channels), b(channels), d(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    const double s = 1 / std::sqrt(static_cast<double>(variance.data[c]) + epsilon);
+    const double sumDy = sums[c], sumDyXhat = sums[channels + c] * s;
+    dOffset.data[c] = static_cast<float>(sumDy);
+    dScale.data[c] = static_cast<float>(sumDyXhat);
+    const double gs = scale.data[c] * s;
+    a[c] = static_cast<float>(gs);
+    b[c] = static_cast<float>(-gs * s * sumDyXhat / pixels);
+    d[c] = static_cast<float>(-gs * sumDy / pixels);
+  }
+  const float *pa = a.data(), *pb = b.data(), *pd = d.data();
+#pragma omp parallel for schedule(static) if (x.length >= (1 << 15))
+  for (int64_t p = 0; p < pixels; p++) {
+    const float *xp = xs + p * channels, *dyp = dys + p * channels;
+    float *dxp = dx.data + p * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) dxp[c] = pa[c] * dyp[c] + pb[c] * (xp[c] - m[c]) + pd[c];
+  }
+  return info.Env().Undefined();
+}
+INCEPTION_EXPORT("batchNormTrainingGrad", BatchNormTrainingGrad);
 
 }  // namespace
 }  // namespace inception

@@ -32,8 +32,8 @@ const maxPool: Pool = (x, c) => tf.maxPool(x, c.size, c.stride, c.pad);
 const avgPool: Pool = (x, c) => tf.avgPool(x, c.size, c.stride, c.pad);
 
 /** The pool, and the gradient of a weighted sum of it (a non-uniform upstream gradient). */
-function poolAndGradient(pool: Pool, c: Case): tf.Tensor[] {
-  const x = seededTensor(c.shape, 1) as tf.Tensor4D;
+function poolAndGradient(pool: Pool, c: Case, makeInput = () => seededTensor(c.shape, 1)): tf.Tensor[] {
+  const x = makeInput() as tf.Tensor4D;
   const y = pool(x, c);
   const weights = seededTensor(y.shape, 2);
   return [
@@ -75,20 +75,9 @@ describe('onednn pooling matches cpu', { skip: skipWithoutAddon }, () => {
 
   test('MaxPoolGrad with ties (ReLU zeros, repeated values): each window gradient goes to one position', () => {
     for (const c of [CASES[0], CASES[1], { shape: [2, 8, 8, 19], size: 3, stride: 1, pad: 'same' } as Case]) {
-      const compute = () => {
-        // Half the values clipped to 0 and the rest rounded to a few levels: most windows tie.
-        const x = tf.relu(tf.round(tf.mul(seededTensor(c.shape, 3), 2))) as tf.Tensor4D;
-        const y = maxPool(x, c);
-        const weights = seededTensor(y.shape, 4);
-        return [
-          y,
-          tf.grad((v: tf.Tensor) =>
-            maxPool(v as tf.Tensor4D, c)
-              .mul(weights)
-              .sum(),
-          )(x),
-        ];
-      };
+      // Half the values clipped to 0 and the rest rounded to a few levels: most windows tie.
+      const ties = () => tf.relu(tf.round(tf.mul(seededTensor(c.shape, 3), 2)));
+      const compute = () => poolAndGradient(maxPool, c, ties);
       assertSameOnBackends(`max pool ties ${name(c)}`, compute);
     }
   });

@@ -95,7 +95,7 @@ export interface NativeAddon {
     channels: number,
     epsilon: number,
   ): void;
-  /** Training-mode batch norm over all axes but the last (native/batchnorm_training.cc). */
+  /** Training-mode batch norm over all axes but the last (native/batchnorm.cc). */
   batchNormTraining(
     x: Float32Array,
     scale: Float32Array,

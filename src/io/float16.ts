@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { weightSpecBytes } from './model_folder';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -49,8 +50,7 @@ export function quantizeFloat16(artifacts: tf.io.ModelArtifacts): tf.io.ModelArt
   let offset = 0;
   for (const spec of specs) {
     if (spec.quantization) throw new Error(`quantizeFloat16: weight ${spec.name} is already quantized`);
-    const count = spec.shape.reduce((a, b) => a * b, 1);
-    const bytes = count * (spec.dtype === 'bool' ? 1 : 4);
+    const bytes = weightSpecBytes(spec);
     const chunk = data.slice(offset, offset + bytes);
     offset += bytes;
     if (spec.dtype !== 'float32') {

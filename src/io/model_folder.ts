@@ -1,3 +1,4 @@
+import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -57,65 +58,85 @@ export function folderSaver(dir: string): tf.io.IOHandler {
   };
 }
 
+function explainRead(file: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+}
+
 async function readOrExplain(file: string): Promise<Buffer> {
   try {
     return await fs.readFile(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw explainRead(file, e);
   }
 }
 
-/** A tfjs IOHandler reading a folder written by folderSaver, checking the weights file is whole. */
-export function folderLoader(dir: string): tf.io.IOHandler {
+function readSyncOrExplain(file: string): Buffer {
+  try {
+    return fsSync.readFileSync(file);
+  } catch (e) {
+    throw explainRead(file, e);
+  }
+}
+
+/** Bytes one element of a stored weight takes (its quantized dtype when quantized). */
+const BYTES_PER_ELEMENT: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  float16: 2,
+  uint8: 1,
+  uint16: 2,
+};
+
+/** Bytes a weight takes in a weights file, as its manifest entry describes it. */
+export function weightSpecBytes(spec: tf.io.WeightsManifestEntry): number {
+  return spec.shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[spec.quantization?.dtype ?? spec.dtype];
+}
+
+/**
+ * The artifacts of a model folder written by folderSaver or `export --format tfjs`: model.json and every
+ * weights file it lists, checking the weights are whole. Synchronous, so builders can load shipped weights.
+ */
+export function readModelArtifacts(dir: string): tf.io.ModelArtifacts {
+  const jsonPath = path.join(dir, MODEL_JSON);
+  let modelJson: any;
+  try {
+    modelJson = JSON.parse(readSyncOrExplain(jsonPath).toString('utf8'));
+  } catch (e) {
+    throw new Error(
+      (e as Error).message.startsWith(jsonPath) ? (e as Error).message : `${jsonPath}: not valid JSON`,
+    );
+  }
+  if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
+    throw new Error(`${jsonPath}: not a tfjs layers model (modelTopology or weightsManifest missing)`);
+  }
+  const specs: tf.io.WeightsManifestEntry[] = modelJson.weightsManifest.flatMap((g: any) => g.weights);
+  const buffers: Buffer[] = [];
+  for (const group of modelJson.weightsManifest) {
+    for (const p of group.paths) buffers.push(readSyncOrExplain(path.join(dir, p)));
+  }
+  const data = Buffer.concat(buffers);
+  const expected = specs.reduce((n, s) => n + weightSpecBytes(s), 0);
+  if (data.byteLength !== expected) {
+    throw new Error(
+      `${path.join(dir, WEIGHTS_BIN)}: weights file is ${data.byteLength} bytes but model.json describes ${expected} (truncated or from another model)`,
+    );
+  }
   return {
-    load: async (): Promise<tf.io.ModelArtifacts> => {
-      const jsonPath = path.join(dir, MODEL_JSON);
-      let modelJson: any;
-      try {
-        modelJson = JSON.parse((await readOrExplain(jsonPath)).toString('utf8'));
-      } catch (e) {
-        throw new Error(
-          (e as Error).message.startsWith(jsonPath) ? (e as Error).message : `${jsonPath}: not valid JSON`,
-        );
-      }
-      if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
-        throw new Error(`${jsonPath}: not a tfjs layers model (modelTopology or weightsManifest missing)`);
-      }
-      const specs: tf.io.WeightsManifestEntry[] = modelJson.weightsManifest.flatMap((g: any) => g.weights);
-      const buffers: Buffer[] = [];
-      for (const group of modelJson.weightsManifest) {
-        for (const p of group.paths) buffers.push(await readOrExplain(path.join(dir, p)));
-      }
-      const data = Buffer.concat(buffers);
-      const bytesPerElement: Record<string, number> = {
-        float32: 4,
-        int32: 4,
-        bool: 1,
-        float16: 2,
-        uint8: 1,
-        uint16: 2,
-      };
-      const expected = specs.reduce(
-        (n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerElement[s.quantization?.dtype ?? s.dtype],
-        0,
-      );
-      if (data.byteLength !== expected) {
-        throw new Error(
-          `${path.join(dir, WEIGHTS_BIN)}: weights file is ${data.byteLength} bytes but model.json describes ${expected} (truncated or from another model)`,
-        );
-      }
-      return {
-        modelTopology: modelJson.modelTopology,
-        trainingConfig: modelJson.trainingConfig,
-        format: modelJson.format,
-        generatedBy: modelJson.generatedBy,
-        convertedBy: modelJson.convertedBy,
-        weightSpecs: specs,
-        weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
-      };
-    },
+    modelTopology: modelJson.modelTopology,
+    trainingConfig: modelJson.trainingConfig,
+    format: modelJson.format,
+    generatedBy: modelJson.generatedBy,
+    convertedBy: modelJson.convertedBy,
+    weightSpecs: specs,
+    weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
   };
+}
+
+/** A tfjs IOHandler reading a model folder (readModelArtifacts). */
+export function folderLoader(dir: string): tf.io.IOHandler {
+  return { load: async (): Promise<tf.io.ModelArtifacts> => readModelArtifacts(dir) };
 }
 
 /** Saves the network and what describes it (labels, preprocessing, builder) into `dir`, atomically per file. */

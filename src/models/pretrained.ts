@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { MODEL_JSON } from '../io/model_folder';
+import { MODEL_JSON, readModelArtifacts } from '../io/model_folder';
 
 /** A model trained with inception-net and shipped in the package, as a model folder under `models/`. */
 export interface PretrainedModel {
@@ -53,19 +53,12 @@ export function pretrainedFolder(name: string): string {
  */
 export function loadPretrainedWeights(model: tf.LayersModel, name: string, strict = true): void {
   const dir = pretrainedFolder(name);
-  const jsonPath = path.join(dir, MODEL_JSON);
-  const modelJson = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as {
-    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
-  const data = Buffer.concat(
-    modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(dir, p)))),
-  );
+  const { weightData, weightSpecs } = readModelArtifacts(dir);
   let named: tf.NamedTensorMap;
   try {
-    named = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), specs);
+    named = tf.io.decodeWeights(weightData as ArrayBuffer, weightSpecs ?? []);
   } catch (e) {
-    throw new Error(`${jsonPath}: cannot decode the weights (${(e as Error).message})`);
+    throw new Error(`${path.join(dir, MODEL_JSON)}: cannot decode the weights (${(e as Error).message})`);
   }
   try {
     model.loadWeights(named, strict);

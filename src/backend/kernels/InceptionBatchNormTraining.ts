@@ -1,7 +1,7 @@
 import { BATCH_NORM_TRAINING, type BatchNormTrainingAttrs } from '../../ops/batch_norm_training';
 import { nativeKernel } from '../native_kernel';
 
-/** Batch statistics and normalisation in one native pass (native/batchnorm_training.cc). */
+/** Batch statistics and normalisation in one native pass (native/batchnorm.cc). */
 export const inceptionBatchNormTrainingConfig = nativeKernel(
   BATCH_NORM_TRAINING,
   ({ inputs: { x, scale, offset }, backend, attrs }) => {
