@@ -77,24 +77,33 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo &info) {
 }
 INCEPTION_EXPORT("conv2dBackpropInput", Conv2DBackpropInput);
 
-/** conv2dBackpropFilter(x, dy, dw, window): dw (HWIO) = the gradient of conv2d w.r.t. its filter. */
+/**
+ * conv2dBackpropFilter(x, dy, dw, window, db | null): dw (HWIO) = the gradient of conv2d w.r.t. its filter;
+ * with db, the bias gradient too (the sum of dy over batch and space), in the same pass over dy.
+ */
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
   const Window2D g = windowArg(info, 3);
+  const bool hasBias = !isNullArg(info, 4);
   static PrimitiveCache<BackwardWeights> cache;
-  BackwardWeights &conv = cache.get(g.key(), [&] {
+  Key key = g.key();
+  key.push_back(hasBias);
+  BackwardWeights &conv = cache.get(key, [&] {
     dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
-                                                  anyDesc(g.weights()), anyDesc(g.dst()), g.strides(),
-                                                  g.dilates(), g.padL(), g.padR());
-    return BackwardWeights(
-        dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(), forward(g, false, false).pd));
+                                                  anyDesc(g.weights()), hasBias ? biasDesc(g) : memory::desc(),
+                                                  anyDesc(g.dst()), g.strides(), g.dilates(), g.padL(), g.padR());
+    return BackwardWeights(dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(),
+                                                                              forward(g, hasBias, false).pd));
   });
   OutputFor dw(userMemory(f32Arg(info, 2), g.weights(), Tag::hwio), conv.pd.diff_weights_desc(),
                Slot::DiffWeights);
-  execute(conv.primitive,
-          {{DNNL_ARG_SRC, inputFor(userMemory(f32Arg(info, 0), g.src(), Tag::nhwc), conv.pd.src_desc(), Slot::Src)},
-           {DNNL_ARG_DIFF_DST,
-            inputFor(userMemory(f32Arg(info, 1), g.dst(), Tag::nhwc), conv.pd.diff_dst_desc(), Slot::DiffDst)},
-           {DNNL_ARG_DIFF_WEIGHTS, dw.mem()}});
+  Args args{
+      {DNNL_ARG_SRC, inputFor(userMemory(f32Arg(info, 0), g.src(), Tag::nhwc), conv.pd.src_desc(), Slot::Src)},
+      {DNNL_ARG_DIFF_DST,
+       inputFor(userMemory(f32Arg(info, 1), g.dst(), Tag::nhwc), conv.pd.diff_dst_desc(), Slot::DiffDst)},
+      {DNNL_ARG_DIFF_WEIGHTS, dw.mem()},
+  };
+  if (hasBias) args[DNNL_ARG_DIFF_BIAS] = userMemory(f32Arg(info, 4), biasDesc(g));
+  execute(conv.primitive, args);
   dw.commit();
   return info.Env().Undefined();
 }

@@ -1,5 +1,5 @@
 // Element-wise kernels on float32 tensors: unary ops (ReLU and the Step that its gradient multiplies by) and
-// binary ops with numpy broadcasting (bias adds, gradient accumulation, the ReLU gradient's product). Each is
+// binary ops with numpy broadcasting (bias adds, gradient accumulation, the ReLU gradient's product or mask). Each is
 // one memory-bound pass, OpenMP-parallel and vectorisable; oneDNN's eltwise/binary primitives would add
 // primitive creation and layout bookkeeping for no gain here. Results are tfjs's cpu kernels' to the bit:
 // the same float32 operations (no FMA contraction).
@@ -43,8 +43,12 @@ Napi::Value Unary(const Napi::CallbackInfo &info) {
 }
 INCEPTION_EXPORT("unary", Unary);
 
-/** kFirst copies a (b unused): broadcasting a tensor to a larger shape, i.e. a Tile along dims of size 1. */
-enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kFirst = 4 };
+/**
+ * kFirst copies a (b unused): broadcasting a tensor to a larger shape, i.e. a Tile along dims of size 1.
+ * kReluMask passes a where b > 0 (b is a ReLU's output, a the gradient arriving there), else 0; a NaN in
+ * b propagates as tfjs's Step does.
+ */
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kFirst = 4, kReluMask = 5 };
 
 template <BinaryOp op>
 inline float apply(float a, float b) {
@@ -52,6 +56,7 @@ inline float apply(float a, float b) {
   if constexpr (op == kSub) return a - b;
   if constexpr (op == kMul) return a * b;
   if constexpr (op == kFirst) return a;
+  if constexpr (op == kReluMask) return b > 0.f ? a : (b != b ? b : 0.f);
   return a / b;
 }
 
@@ -152,6 +157,9 @@ Napi::Value Binary(const Napi::CallbackInfo &info) {
       break;
     case kFirst:
       broadcastBinary<kFirst>(a.data, b.data, out.data, shape, aStrides, bStrides);
+      break;
+    case kReluMask:
+      broadcastBinary<kReluMask>(a.data, b.data, out.data, shape, aStrides, bStrides);
       break;
     default:
       throw std::runtime_error("binary: unknown op");

@@ -11,6 +11,7 @@ export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
 export * from './layers/batch_normalization';
+export * from './layers/conv2d';
 export * from './layers/lrn';
 export * from './models/googlenet';
 export * from './models/googlenet_bn';

@@ -25,7 +25,14 @@ export interface NativeAddon {
     window: Int32Array,
     filterId: number,
   ): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, window: Int32Array): void;
+  /** With `db`, the bias gradient (dy summed over batch and space) comes out of the same pass. */
+  conv2dBackpropFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    window: Int32Array,
+    db?: Float32Array | null,
+  ): void;
   maxPool(x: Float32Array, out: Float32Array, window: Int32Array): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, dx: Float32Array, window: Int32Array): void;
   avgPool(x: Float32Array, out: Float32Array, window: Int32Array): void;

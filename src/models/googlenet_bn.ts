@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from '../layers/batch_normalization';
+import { conv2d } from '../layers/conv2d';
 import { classifierHead, type GoogLeNetArgs, googlenetBody, resolveArgs } from './googlenet';
 import type { ConvBlock } from './inception_module';
 
@@ -20,17 +21,15 @@ export const BN_EPSILON = 1e-3;
  */
 export const convBnRelu: ConvBlock = (x, filters, kernelSize, name, strides = 1) => {
   const inner = (suffix: string) => (name ? `${name}_${suffix}` : undefined);
-  let y = tf.layers
-    .conv2d({
-      filters,
-      kernelSize,
-      strides,
-      padding: 'same',
-      useBias: false,
-      kernelInitializer: tf.initializers.heNormal({}),
-      name: inner('conv'),
-    })
-    .apply(x) as tf.SymbolicTensor;
+  let y = conv2d({
+    filters,
+    kernelSize,
+    strides,
+    padding: 'same',
+    useBias: false,
+    kernelInitializer: tf.initializers.heNormal({}),
+    name: inner('conv'),
+  }).apply(x) as tf.SymbolicTensor;
   y = batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: inner('bn') }).apply(
     y,
   ) as tf.SymbolicTensor;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { conv2d } from '../layers/conv2d';
 
 /** Filter counts of one inception module, named as in the paper's Table 1 and the Keras notebook. */
 export interface InceptionFilters {
@@ -35,17 +36,15 @@ export function convInitializers() {
 
 /** Conv2D with bias, ReLU and `same` padding: the notebook's only convolution. */
 export const convRelu: ConvBlock = (x, filters, kernelSize, name, strides = 1) =>
-  tf.layers
-    .conv2d({
-      filters,
-      kernelSize,
-      strides,
-      padding: 'same',
-      activation: 'relu',
-      name,
-      ...convInitializers(),
-    })
-    .apply(x) as tf.SymbolicTensor;
+  conv2d({
+    filters,
+    kernelSize,
+    strides,
+    padding: 'same',
+    activation: 'relu',
+    name,
+    ...convInitializers(),
+  }).apply(x) as tf.SymbolicTensor;
 
 export const FILTER_KEYS: (keyof InceptionFilters)[] = [
   'filters1x1',

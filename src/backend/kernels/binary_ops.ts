@@ -6,6 +6,8 @@ import { nativeKernel } from '../native_kernel';
 const OPS = { [Add]: 0, [Sub]: 1, [Multiply]: 2, [RealDiv]: 3 } as const;
 /** Copies `a` broadcast to the output shape (used by Tile). */
 export const FIRST = 4;
+/** `a` where `b` > 0, else 0: the gradient `a` through a ReLU whose output is `b`. */
+export const RELU_MASK = 5;
 
 /** float32 `a op b` with tfjs's broadcasting, in one native pass; other dtypes run the cpu kernel. */
 function binaryKernel(kernelName: keyof typeof OPS) {

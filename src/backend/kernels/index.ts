@@ -13,6 +13,8 @@ import { fusedConv2DConfig } from './FusedConv2D';
 import { inceptionAdamUpdateConfig } from './InceptionAdamUpdate';
 import { inceptionBatchNormTrainingConfig } from './InceptionBatchNormTraining';
 import { inceptionBatchNormTrainingGradConfig } from './InceptionBatchNormTrainingGrad';
+import { inceptionConv2DBiasReluConfig } from './InceptionConv2DBiasRelu';
+import { inceptionConv2DBiasReluGradConfig } from './InceptionConv2DBiasReluGrad';
 import { inceptionMomentumUpdateConfig } from './InceptionMomentumUpdate';
 import { inceptionRMSPropUpdateConfig } from './InceptionRMSPropUpdate';
 import { lrnConfig } from './LRN';
@@ -29,6 +31,8 @@ import { reluConfig, stepConfig } from './unary_ops';
 export const NATIVE_KERNELS: KernelConfig[] = [
   conv2DConfig,
   fusedConv2DConfig,
+  inceptionConv2DBiasReluConfig,
+  inceptionConv2DBiasReluGradConfig,
   conv2DBackpropInputConfig,
   conv2DBackpropFilterConfig,
   maxPoolConfig,
