@@ -93,6 +93,18 @@ void reorder(const memory &from, const memory &to);
 /** Runs a primitive to completion on the shared stream. */
 void execute(const dnnl::primitive &primitive, const Args &args);
 
+// ---- Matrix multiplication (native/matmul.cc), shared by MatMul and the pointwise convolutions.
+
+/** out = relu?(a·b + bias), a [batchA, m, k], b [batchB, k, n]; a batch of 1 broadcasts. */
+struct GemmShape {
+  int64_t batchA, batchB, m, k, n;
+  /** An operand stored transposed ([batch, k, m] for a, [batch, n, k] for b): described by strides, not copied. */
+  bool transposeA, transposeB;
+  bool relu;
+};
+/** Runs GemmShape's product on plain row-major arrays of the right sizes; bias ([n]) may be null. */
+void gemm(const GemmShape &shape, float *a, float *b, float *bias, float *out);
+
 // ---- Caches.
 
 using Key = std::vector<int64_t>;

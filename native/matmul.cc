@@ -3,8 +3,8 @@
 #include "dnnl_common.h"
 
 namespace inception {
-namespace {
 
+namespace {
 using Matmul = Compiled<dnnl::matmul>;
 
 /** A [batch, rows, cols] operand stored as [batch, cols, rows] when transposed. */
@@ -12,33 +12,51 @@ memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed)
   return memory::desc({batch, rows, cols}, kF32,
                       transposed ? Dims{rows * cols, 1, rows} : Dims{rows * cols, cols, 1});
 }
+}  // namespace
+
+void gemm(const GemmShape &s, float *a, float *b, float *bias, float *out) {
+  const memory::desc aDesc = operand(s.batchA, s.m, s.k, s.transposeA), bDesc = operand(s.batchB, s.k, s.n, s.transposeB);
+  const memory::desc outDesc({std::max(s.batchA, s.batchB), s.m, s.n}, kF32, Tag::abc);
+  const memory::desc biasDesc({1, 1, s.n}, kF32, Tag::abc);
+  const bool hasBias = bias != nullptr;
+  static PrimitiveCache<Matmul> cache;
+  Matmul &mm = cache.get({s.batchA, s.batchB, s.m, s.k, s.n, s.transposeA, s.transposeB, hasBias, s.relu}, [&] {
+    dnnl::primitive_attr attr;
+    if (s.relu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    return Matmul(dnnl::matmul::primitive_desc(
+        dnnl::matmul::desc(aDesc, bDesc, hasBias ? biasDesc : memory::desc(), outDesc), attr, cpuEngine()));
+  });
+  Args args{{DNNL_ARG_SRC, memory(aDesc, cpuEngine(), a)},
+            {DNNL_ARG_WEIGHTS, memory(bDesc, cpuEngine(), b)},
+            {DNNL_ARG_DST, memory(outDesc, cpuEngine(), out)}};
+  if (hasBias) args[DNNL_ARG_BIAS] = memory(biasDesc, cpuEngine(), bias);
+  execute(mm.primitive, args);
+}
+
+namespace {
 
 /** matmul(a, b, bias | null, out, [batchA, batchB, m, k, n], transposeA, transposeB, relu). */
 Napi::Value MatMul(const Napi::CallbackInfo &info) {
   const std::vector<int64_t> d = intsArg(info, 4);
   if (d.size() != 5) throw Napi::TypeError::New(info.Env(), "matmul dims must be [batchA, batchB, m, k, n]");
-  const int64_t batchA = d[0], batchB = d[1], m = d[2], k = d[3], n = d[4];
-  const bool transposeA = intArg(info, 5), transposeB = intArg(info, 6), relu = intArg(info, 7);
-  const bool hasBias = !isNullArg(info, 2);
-  const memory::desc a = operand(batchA, m, k, transposeA), b = operand(batchB, k, n, transposeB);
-  const memory::desc out({std::max(batchA, batchB), m, n}, kF32, Tag::abc);
-  const memory::desc bias({1, 1, n}, kF32, Tag::abc);
-  static PrimitiveCache<Matmul> cache;
-  Matmul &mm = cache.get({batchA, batchB, m, k, n, transposeA, transposeB, hasBias, relu}, [&] {
-    dnnl::primitive_attr attr;
-    if (relu) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-      attr.set_post_ops(ops);
-    }
-    return Matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, hasBias ? bias : memory::desc(), out),
-                                               attr, cpuEngine()));
-  });
-  Args args{{DNNL_ARG_SRC, userMemory(f32Arg(info, 0), a)},
-            {DNNL_ARG_WEIGHTS, userMemory(f32Arg(info, 1), b)},
-            {DNNL_ARG_DST, userMemory(f32Arg(info, 3), out)}};
-  if (hasBias) args[DNNL_ARG_BIAS] = userMemory(f32Arg(info, 2), bias);
-  execute(mm.primitive, args);
+  const GemmShape s{d[0], d[1], d[2], d[3], d[4], intArg(info, 5) != 0, intArg(info, 6) != 0, intArg(info, 7) != 0};
+  const F32Array a = f32Arg(info, 0), b = f32Arg(info, 1), out = f32Arg(info, 3);
+  const auto fits = [](const F32Array &array, int64_t elements) { return array.length == static_cast<size_t>(elements); };
+  if (!fits(a, s.batchA * s.m * s.k) || !fits(b, s.batchB * s.k * s.n) ||
+      !fits(out, std::max(s.batchA, s.batchB) * s.m * s.n)) {
+    throw std::runtime_error("matmul: arrays do not match the dims");
+  }
+  float *bias = nullptr;
+  if (!isNullArg(info, 2)) {
+    const F32Array biasArray = f32Arg(info, 2);
+    if (!fits(biasArray, s.n)) throw std::runtime_error("matmul: bias does not match n");
+    bias = biasArray.data;
+  }
+  gemm(s, a.data, b.data, bias, out.data);
   return info.Env().Undefined();
 }
 INCEPTION_EXPORT("matmul", MatMul);
