@@ -1,10 +1,15 @@
 // The public API: re-exports only, plus choosing the engine once at import.
 import * as tf from '@tensorflow/tfjs';
+import { installFrugalGradients } from './autodiff/frugal_gradients';
 import { selectBackend } from './backend/select';
+
+// Training frees each intermediate gradient as soon as it is used (see autodiff/frugal_gradients.ts).
+installFrugalGradients();
 
 /** Resolves once the engine chosen at import (onednn, else cpu; INCEPTION_BACKEND overrides) is ready. */
 export const backendReady = selectBackend();
 
+export { installFrugalGradients } from './autodiff/frugal_gradients';
 export type { BackendName } from './backend/select';
 export * from './data/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
