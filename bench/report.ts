@@ -72,6 +72,7 @@ export function formatReport(report: BenchReport): string {
       .map(([size, g]) => `${g.toFixed(3)} GFLOP/image at ${size}`)
       .join(', ')}`,
     `times: median of the timed steps after warm-up; "vs ${report.referenceEngine}" = engine's time / ${report.referenceEngine}'s time (above 1: ${report.referenceEngine} is faster)`,
+    "training: the Adam update is inception-net's FusedAdamOptimizer on tfjs engines (what `inception train` uses) and torch.optim.Adam on PyTorch",
     'engines:',
   ];
   const width = Math.max(...report.engines.map((e) => e.label.length));

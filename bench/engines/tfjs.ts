@@ -10,8 +10,8 @@ import { runNodeChild } from './node_child';
 type TfjsBackend = NonNullable<ChildRequest['backend']>;
 
 /**
- * A tfjs backend measured through the project's own path: `selectBackend` (INCEPTION_BACKEND semantics)
- * and `buildModel`, so `onednn` is benchmarked exactly as users get it.
+ * A tfjs backend measured through the project's own path: the package's entry point with INCEPTION_BACKEND
+ * set, and `buildModel`, so `onednn` is benchmarked exactly as users get it.
  */
 export function tfjsEngine(
   backend: TfjsBackend,
@@ -41,7 +41,7 @@ function onednnAddonInfo(): { versions: Record<string, string>; threads?: number
   return { versions: { oneDNN: String(addon.dnnlVersion) }, threads: addon.numThreads?.() };
 }
 
-/** In the child: select the backend, report versions and threads; then, unless probing, time the workload. */
+/** In the child: load the package on the backend, report versions and threads; then, unless probing, time the workload. */
 export async function measureTfjs(request: ChildRequest): Promise<EngineResult | Probe> {
   const backend = request.backend ?? 'cpu';
   const tf = await import('@tensorflow/tfjs');
@@ -53,8 +53,11 @@ export async function measureTfjs(request: ChildRequest): Promise<EngineResult |
     wasm.setThreadsCount(request.threads);
     versions['tfjs-backend-wasm'] = wasm.version_wasm;
   }
-  const { selectBackend } = await import('../../src/backend/select');
-  await selectBackend(backend);
+  // The package as users import it (its entry point also installs the frugal backward pass), with the
+  // backend chosen the way a user chooses it.
+  process.env.INCEPTION_BACKEND = backend;
+  const { backendReady } = await import('../../src/index');
+  await backendReady;
   if (tf.getBackend() !== backend) throw new Error(`asked for backend ${backend}, got ${tf.getBackend()}`);
   if (backend === 'cpu') {
     threads = 1;
@@ -91,8 +94,11 @@ async function timeTfjsWorkload(
       y.dispose();
     };
   } else {
-    // A Keras training step as `fit` runs it: forward, categorical cross-entropy, backward, Adam update.
-    model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+    // A Keras training step as `fit` runs it: forward, categorical cross-entropy, backward, Adam update,
+    // with the Adam that `inception train` uses (FusedAdamOptimizer: one native pass per variable on onednn;
+    // tfjs's own tf.train.adam runs about ten whole-array kernels per variable).
+    const { createOptimizer } = await import('../../src/training/optimizers');
+    model.compile({ optimizer: createOptimizer('adam', 1e-3), loss: 'categoricalCrossentropy' });
     const labels = tf.tidy(() =>
       tf.oneHot(tf.randomUniform([w.batch], 0, w.classes, 'int32') as tfTypes.Tensor1D, w.classes),
     );
