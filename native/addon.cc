@@ -1,15 +1,43 @@
 // The addon's entry point: exports every function that a kernel file registered with INCEPTION_EXPORT,
-// each wrapped so that a C++ or oneDNN exception becomes a JS Error instead of aborting the process.
+// each wrapped so that a C++ or oneDNN exception becomes a JS Error instead of aborting the process, and so
+// that asynchronous signals wait until the call returns (see AsyncSignalsDeferred).
 #include <omp.h>
+#include <pthread.h>
 
+#include <csignal>
 #include <string>
 
 #include "dnnl_common.h"
 
 namespace inception {
 
+/**
+ * Blocks asynchronous signals on this thread for its lifetime. oneDNN's JIT kernels (its gemm at least) keep
+ * data below the stack pointer, where a signal handler running on the same thread writes its frame: with
+ * V8's sampling profiler on (`node --cpu-prof`, SIGPROF every millisecond) GoogLeNet inference corrupted
+ * the heap within one batch, and SIGINT, SIGCHLD or SIGWINCH could do the same. Deferred, a signal is
+ * handled when the kernel returns (at most a few hundred milliseconds later). Faults (SIGSEGV and the like)
+ * stay unblocked.
+ */
+class AsyncSignalsDeferred {
+ public:
+  AsyncSignalsDeferred() {
+    sigset_t async;
+    sigfillset(&async);
+    for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT}) sigdelset(&async, fault);
+    pthread_sigmask(SIG_BLOCK, &async, &previous_);
+  }
+  ~AsyncSignalsDeferred() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  AsyncSignalsDeferred(const AsyncSignalsDeferred &) = delete;
+  AsyncSignalsDeferred &operator=(const AsyncSignalsDeferred &) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
 static Napi::Value callGuarded(const Napi::CallbackInfo &info) {
   auto function = reinterpret_cast<NativeFunction>(info.Data());
+  AsyncSignalsDeferred deferred;
   try {
     return function(info);
   } catch (const Napi::Error &) {
@@ -31,6 +59,13 @@ INCEPTION_EXPORT("numThreads", NumThreads);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace inception;
+  {
+    // OpenMP's worker threads start here, with asynchronous signals blocked, and keep that mask (threads
+    // inherit it), so signals sent to the process never land on a thread that is running a kernel.
+    AsyncSignalsDeferred deferred;
+#pragma omp parallel
+    { (void)omp_get_thread_num(); }
+  }
   for (const auto &[name, function] : nativeExports()) {
     exports.Set(name, Napi::Function::New(env, callGuarded, name, reinterpret_cast<void *>(function)));
   }
