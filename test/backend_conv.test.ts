@@ -21,8 +21,11 @@ interface Case {
   dilation?: number;
 }
 
-// Odd shapes: batch 1 and 3, non-square inputs, channels not a multiple of 8, kernels 1/3/5/7, both paddings.
+// Odd shapes: batch 1 and 3, non-square inputs, channels not a multiple of 8, kernels 1/3/5/7, both paddings;
+// kernels on a 1x1 map (only the centre tap in bounds: run as one gemm on that tap).
 const CASES: Case[] = [
+  { batch: 3, height: 1, width: 1, inChannels: 13, kernel: 3, outChannels: 11, stride: 1, pad: 'same' },
+  { batch: 1, height: 1, width: 1, inChannels: 6, kernel: 5, outChannels: 9, stride: 2, pad: 'same' },
   { batch: 1, height: 9, width: 11, inChannels: 3, kernel: 3, outChannels: 5, stride: 1, pad: 'same' },
   { batch: 3, height: 10, width: 7, inChannels: 5, kernel: 3, outChannels: 13, stride: 2, pad: 'same' },
   { batch: 3, height: 8, width: 8, inChannels: 12, kernel: 1, outChannels: 7, stride: 1, pad: 'valid' },
