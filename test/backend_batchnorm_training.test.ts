@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { batchNormalization, tf } from '../src/index';
 import { batchNormTraining } from '../src/ops/batch_norm_training';
-import { assertClose, countNativeCalls, runOn, seededTensor, skipWithoutAddon } from './helpers/onednn';
+import {
+  assertClose,
+  countNativeCalls,
+  runOn,
+  seededTensor,
+  skipWithoutAddon,
+  weightsAfterTraining,
+} from './helpers/onednn';
 
 // Odd shapes: batch 1 and 3, channels not a multiple of 8, a 2-D input, a large mean (cancellation).
 const SHAPES: number[][] = [
@@ -69,33 +76,15 @@ describe('onednn training-mode batch norm matches tfjs-layers on cpu', { skip: s
 
   test('the BatchNormalization layer trains the same on onednn (fused) and cpu (tfjs-layers)', async () => {
     // One SGD step of conv → BN → ReLU → GAP → dense: weights, moving mean and moving variance agree.
-    const trainOn = async (backend: 'onednn' | 'cpu') => {
-      const previous = tf.getBackend();
-      tf.setBackend(backend);
-      try {
-        const input = tf.input({ shape: [6, 5, 3] });
-        let h = tf.layers
-          .conv2d({ filters: 11, kernelSize: 3, padding: 'same', useBias: false })
-          .apply(input) as tf.SymbolicTensor;
-        h = batchNormalization({ momentum: 0.9 }).apply(h) as tf.SymbolicTensor;
-        h = tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
-        h = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
-        const out = tf.layers.dense({ units: 4 }).apply(h) as tf.SymbolicTensor;
-        const model = tf.model({ inputs: input, outputs: out });
-        model.setWeights(
-          model.getWeights().map((w, i) => tf.add(tf.mul(seededTensor(w.shape, 10 + i), 0.5), 1)),
-        );
-        model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
-        await model.fit(seededTensor([3, 6, 5, 3], 5), seededTensor([3, 4], 6), {
-          epochs: 2,
-          batchSize: 3,
-          verbose: 0,
-        });
-        return model.getWeights().map((w) => w.dataSync() as Float32Array);
-      } finally {
-        tf.setBackend(previous);
-      }
+    const body = (input: tf.SymbolicTensor) => {
+      let h = tf.layers
+        .conv2d({ filters: 11, kernelSize: 3, padding: 'same', useBias: false })
+        .apply(input) as tf.SymbolicTensor;
+      h = batchNormalization({ momentum: 0.9 }).apply(h) as tf.SymbolicTensor;
+      return tf.layers.activation({ activation: 'relu' }).apply(h) as tf.SymbolicTensor;
     };
+    const trainOn = (backend: 'onednn' | 'cpu') =>
+      weightsAfterTraining(backend, [6, 5, 3], body, (seeded) => tf.add(tf.mul(seeded, 0.5), 1));
     const onednn = await trainOn('onednn');
     const cpu = await trainOn('cpu');
     assert.equal(onednn.length, 7); // kernel, gamma, beta, moving mean, moving variance, dense kernel, bias

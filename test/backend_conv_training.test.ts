@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { conv2d, tf } from '../src/index';
 import { conv2dBiasRelu } from '../src/ops/conv2d_bias_relu';
-import { assertClose, countNativeCalls, runOn, seededTensor, skipWithoutAddon } from './helpers/onednn';
+import {
+  assertClose,
+  countNativeCalls,
+  runOn,
+  seededTensor,
+  skipWithoutAddon,
+  weightsAfterTraining,
+} from './helpers/onednn';
 
 interface Case {
   x: number[];
@@ -108,32 +115,14 @@ describe('onednn fused conv + bias + ReLU for training matches tfjs on cpu', {
 
   test('the Conv2D layer trains the same on onednn (fused) and cpu (tfjs-layers)', async () => {
     // Two SGD steps of conv(ReLU) → conv(ReLU, no bias, stride 2) → GAP → dense.
-    const trainOn = async (backend: 'onednn' | 'cpu') => {
-      const previous = tf.getBackend();
-      tf.setBackend(backend);
-      try {
-        const input = tf.input({ shape: [9, 7, 3] });
-        let h = conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(
-          input,
-        ) as tf.SymbolicTensor;
-        h = conv2d({ filters: 5, kernelSize: 3, strides: 2, activation: 'relu', useBias: false }).apply(
-          h,
-        ) as tf.SymbolicTensor;
-        h = tf.layers.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
-        const out = tf.layers.dense({ units: 4 }).apply(h) as tf.SymbolicTensor;
-        const model = tf.model({ inputs: input, outputs: out });
-        model.setWeights(model.getWeights().map((w, i) => tf.mul(seededTensor(w.shape, 10 + i), 0.5)));
-        model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
-        await model.fit(seededTensor([3, 9, 7, 3], 5), seededTensor([3, 4], 6), {
-          epochs: 2,
-          batchSize: 3,
-          verbose: 0,
-        });
-        return model.getWeights().map((w) => w.dataSync() as Float32Array);
-      } finally {
-        tf.setBackend(previous);
-      }
+    const body = (input: tf.SymbolicTensor) => {
+      const h = conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(input);
+      return conv2d({ filters: 5, kernelSize: 3, strides: 2, activation: 'relu', useBias: false }).apply(
+        h,
+      ) as tf.SymbolicTensor;
     };
+    const trainOn = (backend: 'onednn' | 'cpu') =>
+      weightsAfterTraining(backend, [9, 7, 3], body, (seeded) => tf.mul(seeded, 0.5));
     const onednn = await trainOn('onednn');
     const cpu = await trainOn('cpu');
     assert.equal(onednn.length, 5); // kernel, bias, kernel, dense kernel, dense bias

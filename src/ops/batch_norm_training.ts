@@ -6,6 +6,7 @@
  * direction in one pass. Backends without them keep tfjs-layers' own path.
  */
 import * as tf from '@tensorflow/tfjs';
+import { activeBackendHasKernels } from './has_kernels';
 
 export const BATCH_NORM_TRAINING = 'InceptionBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD = 'InceptionBatchNormTrainingGrad';
@@ -16,11 +17,7 @@ export interface BatchNormTrainingAttrs {
 
 /** Whether the active backend implements the fused training kernels. */
 export function hasBatchNormTrainingKernels(): boolean {
-  const backend = tf.getBackend();
-  return (
-    tf.getKernel(BATCH_NORM_TRAINING, backend) !== undefined &&
-    tf.getKernel(BATCH_NORM_TRAINING_GRAD, backend) !== undefined
-  );
+  return activeBackendHasKernels(BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD);
 }
 
 /**

@@ -9,6 +9,7 @@
  * Backends without them keep tfjs's own path.
  */
 import * as tf from '@tensorflow/tfjs';
+import { activeBackendHasKernels } from './has_kernels';
 
 export const CONV2D_BIAS_RELU = 'InceptionConv2DBiasRelu';
 export const CONV2D_BIAS_RELU_GRAD = 'InceptionConv2DBiasReluGrad';
@@ -23,11 +24,7 @@ export interface Conv2DBiasReluAttrs {
 
 /** Whether the active backend implements the fused training kernels. */
 export function hasConv2DBiasReluKernels(): boolean {
-  const backend = tf.getBackend();
-  return (
-    tf.getKernel(CONV2D_BIAS_RELU, backend) !== undefined &&
-    tf.getKernel(CONV2D_BIAS_RELU_GRAD, backend) !== undefined
-  );
+  return activeBackendHasKernels(CONV2D_BIAS_RELU, CONV2D_BIAS_RELU_GRAD);
 }
 
 /** relu(conv2d(x, filter) + bias), NHWC x, HWIO filter; `bias` may be null (no bias). */

@@ -120,3 +120,36 @@ export function countNativeCalls(name: string, body: () => void): number {
   }
   return calls;
 }
+
+/**
+ * The weights of a small model after two epochs of SGD (lr 0.1, MSE, 3 seeded samples) on `backend`: input
+ * of `inputShape` → `body` → global average pooling → dense(4), its weights set from seeded values by
+ * `init`. Layer tests train it on `onednn` and `cpu` and compare the weights.
+ */
+export async function weightsAfterTraining(
+  backend: 'onednn' | 'cpu',
+  inputShape: number[],
+  body: (input: tf.SymbolicTensor) => tf.SymbolicTensor,
+  init: (seeded: tf.Tensor) => tf.Tensor,
+): Promise<Float32Array[]> {
+  const previous = tf.getBackend();
+  tf.setBackend(backend);
+  try {
+    const input = tf.input({ shape: inputShape });
+    const pooled = tf.layers.globalAveragePooling2d({}).apply(body(input)) as tf.SymbolicTensor;
+    const model = tf.model({
+      inputs: input,
+      outputs: tf.layers.dense({ units: 4 }).apply(pooled) as tf.SymbolicTensor,
+    });
+    model.setWeights(model.getWeights().map((w, i) => init(seededTensor(w.shape, 10 + i))));
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+    await model.fit(seededTensor([3, ...inputShape], 5), seededTensor([3, 4], 6), {
+      epochs: 2,
+      batchSize: 3,
+      verbose: 0,
+    });
+    return model.getWeights().map((w) => w.dataSync() as Float32Array);
+  } finally {
+    tf.setBackend(previous);
+  }
+}
