@@ -51,7 +51,10 @@ export async function makeModelFolder(width = 0.1, logitScale = 4): Promise<stri
   tf.tidy(() => {
     const f = features.predict(batch) as tf.Tensor2D;
     const { mean, variance } = tf.moments(f, 0);
-    const sd = tf.add(tf.sqrt(variance), 1e-6);
+    // A feature that is (nearly) constant over the sample (a dead ReLU: likely in a random narrow net) must
+    // not be divided by ~0: its weight would amplify float rounding into visible output differences (an
+    // ONNX-vs-tfjs comparison once saw 1.25e-2 that way). Flooring its scale keeps it nearly silent.
+    const sd = tf.maximum(tf.sqrt(variance), 1e-2);
     const d = f.shape[1];
     const projection = tf.randomNormal([d, 10], 0, logitScale / Math.sqrt(d), 'float32', 11);
     const kernel = tf.div(projection, sd.reshape([d, 1]));
