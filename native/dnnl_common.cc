@@ -71,11 +71,21 @@ Window2D windowArg(const Napi::CallbackInfo &info, size_t index) {
 
 // ---- Memory.
 
-memory userMemory(const F32Array &array, const memory::desc &desc) {
-  if (desc.get_size() != array.length * sizeof(float)) {
+static void checkElements(const F32Array &array, size_t elements) {
+  if (array.length != elements) {
     throw std::runtime_error("tensor has " + std::to_string(array.length) + " elements, the kernel expects " +
-                             std::to_string(desc.get_size() / sizeof(float)));
+                             std::to_string(elements));
   }
+}
+
+F32Array f32Arg(const Napi::CallbackInfo &info, size_t index, int64_t elements) {
+  const F32Array array = f32Arg(info, index);
+  checkElements(array, static_cast<size_t>(elements));
+  return array;
+}
+
+memory userMemory(const F32Array &array, const memory::desc &desc) {
+  checkElements(array, desc.get_size() / sizeof(float));
   return memory(desc, cpuEngine(), array.data);
 }
 

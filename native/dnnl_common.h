@@ -30,6 +30,8 @@ struct F32Array {
   size_t length;
 };
 F32Array f32Arg(const Napi::CallbackInfo &info, size_t index);
+/** A Float32Array argument that must hold exactly `elements` values (what userMemory checks for descs). */
+F32Array f32Arg(const Napi::CallbackInfo &info, size_t index, int64_t elements);
 bool isNullArg(const Napi::CallbackInfo &info, size_t index);
 int64_t intArg(const Napi::CallbackInfo &info, size_t index);
 /** An Int32Array or an array of numbers. */
@@ -104,6 +106,11 @@ struct GemmShape {
 };
 /** Runs GemmShape's product on plain row-major arrays of the right sizes; bias ([n]) may be null. */
 void gemm(const GemmShape &shape, float *a, float *b, float *bias, float *out);
+
+// ---- Reductions (native/reduce.cc), shared by Sum/Mean and the bias gradient of single-tap convolutions.
+
+/** out[o, i] = scale * sum over r of x[o, r, i], x seen as [outer, reduce, inner]; sums in double. */
+void reduceMiddle(const float *x, float *out, int64_t outer, int64_t reduce, int64_t inner, double scale);
 
 // ---- Caches.
 

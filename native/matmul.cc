@@ -44,18 +44,9 @@ Napi::Value MatMul(const Napi::CallbackInfo &info) {
   const std::vector<int64_t> d = intsArg(info, 4);
   if (d.size() != 5) throw Napi::TypeError::New(info.Env(), "matmul dims must be [batchA, batchB, m, k, n]");
   const GemmShape s{d[0], d[1], d[2], d[3], d[4], intArg(info, 5) != 0, intArg(info, 6) != 0, intArg(info, 7) != 0};
-  const F32Array a = f32Arg(info, 0), b = f32Arg(info, 1), out = f32Arg(info, 3);
-  const auto fits = [](const F32Array &array, int64_t elements) { return array.length == static_cast<size_t>(elements); };
-  if (!fits(a, s.batchA * s.m * s.k) || !fits(b, s.batchB * s.k * s.n) ||
-      !fits(out, std::max(s.batchA, s.batchB) * s.m * s.n)) {
-    throw std::runtime_error("matmul: arrays do not match the dims");
-  }
-  float *bias = nullptr;
-  if (!isNullArg(info, 2)) {
-    const F32Array biasArray = f32Arg(info, 2);
-    if (!fits(biasArray, s.n)) throw std::runtime_error("matmul: bias does not match n");
-    bias = biasArray.data;
-  }
+  const F32Array a = f32Arg(info, 0, s.batchA * s.m * s.k), b = f32Arg(info, 1, s.batchB * s.k * s.n),
+                 out = f32Arg(info, 3, std::max(s.batchA, s.batchB) * s.m * s.n);
+  float *bias = isNullArg(info, 2) ? nullptr : f32Arg(info, 2, s.n).data;
   gemm(s, a.data, b.data, bias, out.data);
   return info.Env().Undefined();
 }

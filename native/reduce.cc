@@ -9,9 +9,7 @@
 #include "dnnl_common.h"
 
 namespace inception {
-namespace {
 
-/** out[o, i] = scale * sum_r x[o, r, i]. */
 void reduceMiddle(const float *x, float *out, int64_t outer, int64_t reduce, int64_t inner, double scale) {
   const int64_t results = outer * inner;
   const int threads = omp_get_max_threads();
@@ -48,6 +46,8 @@ void reduceMiddle(const float *x, float *out, int64_t outer, int64_t reduce, int
     out[k] = static_cast<float>(total * scale);
   }
 }
+
+namespace {
 
 /** reduceSum(x, out, outer, reduce, inner, mean). */
 Napi::Value ReduceSum(const Napi::CallbackInfo &info) {

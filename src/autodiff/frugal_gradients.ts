@@ -63,7 +63,7 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
     if (!nodesFromX.has(node.id) || !nodesToY.has(node.id)) continue;
     const inputs: Record<string, tf.Tensor> = {};
     for (const [name, input] of Object.entries(node.inputs)) if (fromX.has(input.id)) inputs[name] = input;
-    filtered.push({ ...node, inputs, outputs: node.outputs });
+    filtered.push({ ...node, inputs });
   }
   return filtered;
 }

@@ -1,5 +1,5 @@
-import { util } from '@tensorflow/tfjs';
 import { CONV2D_BIAS_RELU_GRAD, type Conv2DBiasReluAttrs } from '../../ops/conv2d_bias_relu';
+import { broadcastGeometry } from '../broadcast';
 import { nativeKernel } from '../native_kernel';
 import { convWindow } from '../window';
 import { RELU_MASK } from './binary_ops';
@@ -18,11 +18,9 @@ export const inceptionConv2DBiasReluGradConfig = nativeKernel(
     if (!window || !dys || !xs || !ys) {
       throw new Error(`onednn: ${CONV2D_BIAS_RELU_GRAD} takes float32 tensors of a supported geometry`);
     }
-    const size = util.sizeFromShape(y.shape);
+    const { shape, aStrides, bStrides } = broadcastGeometry(dy.shape, y.shape);
     const dz = backend.allocate(y.shape);
-    const flat = Int32Array.of(size);
-    const unit = Int32Array.of(1);
-    backend.native.binary(RELU_MASK, dys, ys, dz, flat, unit, unit);
+    backend.native.binary(RELU_MASK, dys, ys, dz, shape, aStrides, bStrides);
     const dFilter = backend.allocate(info.filterShape);
     const dBias = hasBias ? new Float32Array(info.outChannels) : null;
     backend.native.conv2dBackpropFilter(xs, dz, dFilter, window, dBias);
