@@ -20,13 +20,17 @@ interface Case {
   bias: boolean;
 }
 
-// Odd shapes: batch 1 and 3, non-square inputs, channels not a multiple of 8, kernels 1/3/5/7, stride 1 and 2.
+// Odd shapes: batch 1 and 3, non-square inputs, channels not a multiple of 8, kernels 1/3/5/7, stride 1 and 2,
+// and 1x1 maps.
 const CASES: Case[] = [
   { x: [1, 7, 9, 3], kernel: 7, filters: 5, stride: 2, pad: 'same', bias: true },
   { x: [3, 6, 5, 13], kernel: 1, filters: 11, stride: 1, pad: 'valid', bias: true },
   { x: [3, 9, 8, 6], kernel: 3, filters: 17, stride: 1, pad: 'same', bias: false },
   { x: [1, 11, 10, 5], kernel: 5, filters: 9, stride: 2, pad: 'valid', bias: true },
   { x: [3, 4, 4, 24], kernel: 3, filters: 16, stride: 2, pad: 'same', bias: true },
+  // A 1x1 map: the single-tap gemm path, its bias gradient a plain reduction.
+  { x: [3, 1, 1, 13], kernel: 3, filters: 11, stride: 1, pad: 'same', bias: true },
+  { x: [130, 1, 1, 300], kernel: 5, filters: 260, stride: 1, pad: 'same', bias: true },
 ];
 
 function inputs(c: Case) {
