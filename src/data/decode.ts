@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import type { Preprocessing } from '../io/model_folder';
+import { type Preprocessing, preprocessingProblem } from '../io/model_folder';
 
 /** What decoding needs to know: the target size and channels, and how other sizes get there. */
 export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize'>;
@@ -104,14 +104,8 @@ export async function decodePixels(
 
 /** Throws a one-line error unless prep describes a usable input shape, resize mode and normalisation. */
 export function checkPreprocessing(prep: Preprocessing): void {
-  checkGeometry(prep);
-  const c = prep.inputShape[2];
-  const ok = (xs: number[]) => Array.isArray(xs) && xs.length === c && xs.every(Number.isFinite);
-  if (!ok(prep.mean) || !ok(prep.std) || prep.std.some((s) => s <= 0)) {
-    throw new Error(
-      `preprocessing mean and std must be ${c} finite numbers each, std > 0; got mean [${prep.mean}], std [${prep.std}]`,
-    );
-  }
+  const problem = preprocessingProblem(prep);
+  if (problem) throw new Error(`preprocessing ${problem}`);
 }
 
 /**
