@@ -56,7 +56,8 @@ callbacks (Keras semantics):
 The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json,
 history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the
 current step, writes checkpoints/last and exits 130; continue with --resume. A failed or interrupted run leaves
-an earlier model in --out untouched.`;
+an earlier model in --out untouched. A NaN or infinite loss, metric or weight stops training with an error
+(exit 1; Keras TerminateOnNaN) before anything diverged is saved.`;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const { values } = parse(argv, {

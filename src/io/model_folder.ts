@@ -34,13 +34,44 @@ export const LABELS_JSON = 'labels.json';
 export const PREPROCESSING_JSON = 'preprocessing.json';
 export const INFO_JSON = 'model-info.json';
 
-/** A tfjs IOHandler writing `model.json` + one `weights.bin` into a folder, each file atomically. */
+/** Name of the first float32 weight in `data` (laid out as `specs` say) holding NaN or Infinity, or null. */
+export function nonFiniteWeightName(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): string | null {
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = weightSpecBytes(spec);
+    if (spec.dtype === 'float32' && !spec.quantization) {
+      const values =
+        offset % 4 === 0
+          ? new Float32Array(data, offset, bytes / 4)
+          : new Float32Array(data.slice(offset, offset + bytes));
+      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return spec.name;
+    }
+    offset += bytes;
+  }
+  return null;
+}
+
+/** Throws naming `dir` and the weight unless every float32 weight is finite: NaN is never saved as a model. */
+export function refuseNonFiniteWeights(
+  dir: string,
+  specs: tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+): void {
+  const name = nonFiniteWeightName(specs, data);
+  if (name) throw new Error(`${dir}: refusing to save weights holding NaN or Infinity (${name})`);
+}
+
+/**
+ * A tfjs IOHandler writing `model.json` + one `weights.bin` into a folder, each file atomically; weights
+ * holding NaN or Infinity are refused.
+ */
 export function folderSaver(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       const weights = artifacts.weightData
         ? new Uint8Array(tf.io.concatenateArrayBuffers([artifacts.weightData].flat()))
         : new Uint8Array();
+      refuseNonFiniteWeights(dir, artifacts.weightSpecs ?? [], weights.buffer as ArrayBuffer);
       // Weights first: a crash between the two writes leaves the old model.json, which still describes a
       // weights file of the old size, and load detects the mismatch instead of reading garbage.
       await writeFileAtomic(path.join(dir, WEIGHTS_BIN), weights);

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { folderLoader, folderSaver } from '../io/model_folder';
+import { folderLoader, folderSaver, refuseNonFiniteWeights } from '../io/model_folder';
 import { resolveAtomicDir, writeDirAtomic } from './atomic_dir';
 import type { CallbackState } from './callback';
 import type { TrainingSnapshot } from './fit';
@@ -67,6 +67,7 @@ export async function saveCheckpoint(
   const { data, specs } = await tf.io.encodeWeights(named);
   // The iterations scalar was created for us by getWeights.
   tf.dispose(optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor));
+  refuseNonFiniteWeights(path.join(dir, STATE_BIN), specs, data);
   const state: StateJson = {
     version: STATE_VERSION,
     snapshot: { ...snapshot, callbacks },

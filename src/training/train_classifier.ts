@@ -25,6 +25,7 @@ import { compileClassifier } from './metrics';
 import { modelCheckpoint } from './model_checkpoint';
 import { createOptimizer, type OptimizerName } from './optimizers';
 import { reduceLROnPlateau } from './reduce_lr_on_plateau';
+import { terminateOnNaN } from './terminate_on_nan';
 import { trainingCurvesSvg } from './training_curves';
 
 /** Where things go inside a model folder. */
@@ -75,6 +76,11 @@ export interface TrainClassifierOptions {
   keep?: 'best' | 'last';
   /** Corrupt images stop training ('error', the default) or are skipped with a warning. */
   onBadFile?: BadFilePolicy;
+  /**
+   * Stop with TrainingDivergedError on a non-finite loss, metric or weight (terminateOnNaN). Default true; off,
+   * a diverged run still cannot save: the model writers refuse non-finite weights.
+   */
+  terminateOnNaN?: boolean;
   /** The model folder. */
   out: string;
 }
@@ -138,6 +144,7 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
     earlyStopping: o.earlyStopping ?? false,
     keep: o.keep ?? 'best',
     onBadFile: o.onBadFile ?? 'error',
+    terminateOnNaN: o.terminateOnNaN ?? true,
     out: o.out,
   };
   if (r.lrSchedule !== 'constant' && r.lrSchedule !== 'cosine') {
@@ -249,6 +256,8 @@ export async function trainImageClassifier(
     save: (m, dir) => saveModelFolder(dir, m, info),
   });
   const callbacks: Callback[] = [...(hooks.callbacks ?? [])];
+  // First of ours: a diverged epoch must stop before the checkpoint callbacks see it.
+  if (o.terminateOnNaN !== false) callbacks.push(terminateOnNaN());
   if (o.lrSchedule === 'cosine') {
     const steps = trainSource.steps;
     const warmupSteps = Math.min(o.warmupEpochs * steps, o.epochs * steps - 1);
