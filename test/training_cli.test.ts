@@ -282,11 +282,13 @@ test('SIGINT: finishes the step, writes checkpoints/last, says where, exits 130;
     setTimeout(() => child.kill('SIGKILL'), 180_000).unref();
   });
   assert.equal(code, 130, stderr);
-  assert.match(
-    stderr,
-    /checkpoint written to .*interrupted\/checkpoints\/last; continue with: inception train --out .* --resume/,
-  );
-  const state = JSON.parse(await fs.readFile(path.join(run, 'checkpoints', 'last', 'state.json'), 'utf8'));
+  // The run's own generation: an interrupted run leaves the published folder (none here) as it was.
+  const written =
+    /checkpoint written to (\S*interrupted\/\.gen-\w+\/checkpoints\/last); continue with: inception train --out .* --resume/.exec(
+      stderr,
+    );
+  assert.ok(written, stderr);
+  const state = JSON.parse(await fs.readFile(path.join(written[1], 'state.json'), 'utf8'));
   assert.equal(state.snapshot.epoch, 1, 'interrupted during the second epoch');
   await assert.rejects(fs.stat(path.join(run, 'model.json')), 'no final model from an interrupted run');
   const r = cli('train', '--out', run, '--resume', '--epochs', '2', '--json');

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { writeDirAtomic } from '../io/atomic';
 import { loadModelFolder } from '../io/model_folder';
-import { writeDirAtomic } from '../training/atomic_dir';
 import { evaluateModelFolder } from '../training/evaluate';
 import { predictImages } from '../training/predict';
 import { ProgressBar } from '../training/progress_bar';

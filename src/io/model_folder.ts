@@ -2,7 +2,8 @@ import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from './atomic';
+import { writeError, writeFileAtomic } from './atomic';
+import { resolveModelFolder } from './generations';
 
 /**
  * How images become model input; saved as `preprocessing.json` so evaluate, predict, serve and export all
@@ -264,9 +265,11 @@ async function readJson<T>(file: string): Promise<T> {
  * Loads a model folder: the network (custom layers must be registered first) and its description, checked
  * (preprocessingProblem, the input shape, one label per output): every command loads folders through here.
  */
-export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
-  const stat = await fs.stat(dir).catch(() => null);
-  if (!stat?.isDirectory()) throw new Error(`${dir}: no such model folder`);
+export async function loadModelFolder(folder: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
+  const stat = await fs.stat(folder).catch(() => null);
+  if (!stat?.isDirectory()) throw new Error(`${folder}: no such model folder`);
+  // Every file from one generation, even if a new one is published while this reads.
+  const dir = await resolveModelFolder(folder);
   const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
     throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { resolveAtomicDir, writeDirAtomic } from '../io/atomic';
 import { folderLoader, folderSaver, refuseNonFiniteWeights } from '../io/model_folder';
-import { resolveAtomicDir, writeDirAtomic } from './atomic_dir';
 import type { CallbackState } from './callback';
 import type { TrainingSnapshot } from './fit';
 

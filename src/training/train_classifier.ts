@@ -1,10 +1,19 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { defaultAugmentation } from '../data/augment';
 import { ImageFolderDataset } from '../data/image_folder';
 import { channelStats } from '../data/stats';
 import type { Augmentation, BadFilePolicy } from '../data/types';
-import { writeFileAtomic } from '../io/atomic';
+import { linkTree, removeStaleTemps, writeFileAtomic } from '../io/atomic';
+import {
+  currentGeneration,
+  generations,
+  newGeneration,
+  publishGeneration,
+  removeGenerations,
+  resolveModelFolder,
+} from '../io/generations';
 import { folderLoader, type ModelInfo, type Preprocessing, saveModelFolder } from '../io/model_folder';
 import type { GoogLeNetArgs } from '../models/googlenet';
 import { buildModel } from '../models/registry';
@@ -14,6 +23,7 @@ import {
   type LoadedCheckpoint,
   loadCheckpoint,
   restoreOptimizer,
+  STATE_JSON,
   saveCheckpoint,
 } from './checkpoint';
 import { cosineDecay } from './cosine_decay';
@@ -177,6 +187,56 @@ async function openDatasets(o: ResolvedTrainOptions, labels?: string[]) {
   return { train: all, val: null };
 }
 
+/** Where a run writes (its own generation of the model folder) and which checkpoint it resumes from. */
+interface RunFolder {
+  gen: string;
+  resumeFrom: string | null;
+  /** Deletes the run's generation unless it holds a checkpoint to resume from. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Opens a run in the model folder `out`. Every run writes into a new generation, published only when it ends
+ * well, so the published model and its checkpoints stay as they were until then. A resumed run continues an
+ * unpublished (interrupted) generation if there is one, else starts a new one from links to the published
+ * checkpoints. Leftovers of killed runs (temp files, generations without a checkpoint) are deleted first.
+ */
+async function openRun(out: string, resume: boolean): Promise<RunFolder> {
+  const published = await currentGeneration(out);
+  const resumable = async (gen: string) =>
+    fs.stat(path.join(gen, LAST_CHECKPOINT, STATE_JSON)).then(
+      (s) => s.mtimeMs,
+      () => null,
+    );
+  const pending: { gen: string; mtime: number }[] = [];
+  for (const gen of await generations(out)) {
+    if (gen === published) continue;
+    const mtime = await resumable(gen);
+    if (mtime === null) await fs.rm(gen, { recursive: true, force: true });
+    else pending.push({ gen, mtime });
+  }
+  await removeStaleTemps(out);
+  const abandonIfEmpty = (gen: string) => async () => {
+    if ((await resumable(gen)) === null) await fs.rm(gen, { recursive: true, force: true });
+  };
+  if (resume && pending.length) {
+    const gen = pending.sort((a, b) => b.mtime - a.mtime)[0].gen;
+    return { gen, resumeFrom: path.join(gen, LAST_CHECKPOINT), abandon: async () => {} };
+  }
+  if (resume) {
+    const from = path.join(await resolveModelFolder(out), CHECKPOINTS_DIR);
+    // Fail before creating anything when there is nothing to resume.
+    if (!(await fs.stat(from).catch(() => null))) {
+      return { gen: out, resumeFrom: path.join(out, LAST_CHECKPOINT), abandon: async () => {} };
+    }
+    const gen = await newGeneration(out);
+    await linkTree(from, path.join(gen, CHECKPOINTS_DIR));
+    return { gen, resumeFrom: path.join(gen, LAST_CHECKPOINT), abandon: abandonIfEmpty(gen) };
+  }
+  const gen = await newGeneration(out);
+  return { gen, resumeFrom: null, abandon: abandonIfEmpty(gen) };
+}
+
 /**
  * Trains an image classifier on an image folder into the model folder `out` (the library behind
  * `inception train`): normalisation measured on the training images, streaming augmented batches, the
@@ -188,13 +248,30 @@ export async function trainImageClassifier(
   options: TrainClassifierOptions,
   hooks: TrainClassifierHooks = {},
 ): Promise<TrainClassifierResult> {
+  // Bad options fail before anything is created.
+  if (!hooks.resume) resolveOptions(options);
+  else if (!options.out) throw new Error('train: the model folder (out) is required');
+  const run = await openRun(options.out, Boolean(hooks.resume));
+  try {
+    return await trainInRun(run, options, hooks);
+  } catch (e) {
+    await run.abandon();
+    throw e;
+  }
+}
+
+async function trainInRun(
+  run: RunFolder,
+  options: TrainClassifierOptions,
+  hooks: TrainClassifierHooks,
+): Promise<TrainClassifierResult> {
   const print = hooks.print ?? (() => {});
-  const lastDir = path.join(options.out, LAST_CHECKPOINT);
-  const bestDir = path.join(options.out, BEST_CHECKPOINT);
+  const lastDir = path.join(run.gen, LAST_CHECKPOINT);
+  const bestDir = path.join(run.gen, BEST_CHECKPOINT);
   let checkpoint: LoadedCheckpoint<RunMeta> | null = null;
   let o: ResolvedTrainOptions;
-  if (hooks.resume) {
-    checkpoint = await loadCheckpoint<RunMeta>(lastDir);
+  if (run.resumeFrom) {
+    checkpoint = await loadCheckpoint<RunMeta>(run.resumeFrom);
     o = {
       ...checkpoint.meta.options,
       out: options.out,
@@ -268,10 +345,11 @@ export async function trainImageClassifier(
   if (o.reduceLr) callbacks.push(reduceLROnPlateau({ ...o.reduceLr, monitor: o.monitor, verbose: 1, print }));
   if (o.earlyStopping)
     callbacks.push(earlyStopping({ ...o.earlyStopping, monitor: o.monitor, verbose: 1, print }));
-  callbacks.push(best, csvLogger(path.join(o.out, CHECKPOINTS_DIR, HISTORY_CSV)));
+  callbacks.push(best, csvLogger(path.join(run.gen, CHECKPOINTS_DIR, HISTORY_CSV)));
 
   const meta: RunMeta = { options: o, labels, preprocessing };
   let result: Awaited<ReturnType<typeof trainModel>>;
+  let checkpointed = false;
   try {
     result = await trainModel(model, trainSource, {
       epochs: o.epochs,
@@ -279,8 +357,17 @@ export async function trainImageClassifier(
       callbacks,
       signal: hooks.signal,
       resume: checkpoint?.snapshot,
-      onSnapshot: (s) => saveCheckpoint(lastDir, model, s, meta),
+      onSnapshot: async (s) => {
+        await saveCheckpoint(lastDir, model, s, meta);
+        // This run is now the one to resume: unpublished runs before it are superseded.
+        if (!checkpointed) await removeGenerations(o.out, [run.gen]);
+        checkpointed = true;
+      },
     });
+  } catch (e) {
+    model.optimizer.dispose();
+    model.dispose();
+    throw e;
   } finally {
     if (checkpoint) disposeCheckpointState(checkpoint);
   }
@@ -295,13 +382,14 @@ export async function trainImageClassifier(
     } else {
       savedEpoch = result.rows.length ? result.rows[result.rows.length - 1].epoch + 1 : null;
     }
-    await saveModelFolder(o.out, model, info);
-    await writeFileAtomic(path.join(o.out, HISTORY_CSV), formatHistoryCsv(result.rows));
-    await writeFileAtomic(path.join(o.out, HISTORY_JSON), `${JSON.stringify(result.history, null, 1)}\n`);
+    await saveModelFolder(run.gen, model, info);
+    await writeFileAtomic(path.join(run.gen, HISTORY_CSV), formatHistoryCsv(result.rows));
+    await writeFileAtomic(path.join(run.gen, HISTORY_JSON), `${JSON.stringify(result.history, null, 1)}\n`);
     await writeFileAtomic(
-      path.join(o.out, CURVES_SVG),
+      path.join(run.gen, CURVES_SVG),
       trainingCurvesSvg(result.rows, `${o.model} on ${o.data}`),
     );
+    await publishGeneration(o.out, run.gen);
   }
   model.optimizer.dispose();
   model.dispose();
@@ -314,7 +402,7 @@ export async function trainImageClassifier(
     interrupted: result.interrupted,
     stoppedEarly: result.stoppedEarly,
     savedEpoch,
-    lastCheckpoint: lastDir,
+    lastCheckpoint: result.interrupted ? lastDir : path.join(o.out, LAST_CHECKPOINT),
     trainImages: train.size,
     valImages: val?.size ?? 0,
     options: o,
