@@ -19,7 +19,8 @@ data:
   --data DIR                    training image folder (one sub-folder per class)
   --val-data DIR                validation image folder with the same class folders
   --val-split F                 hold out this fraction of --data per class for validation (default 0.1; 0: none)
-  --skip-bad-files              skip undecodable images with a warning instead of stopping
+  --skip-bad-files              leave undecodable images out (a warning each; every image is checked once
+                                before training, so counts and step totals are of the images used)
   --seed N                      seeds the split, shuffling, augmentation (default 0;
                                 weight initialisation is not seeded)
   --no-augment                  no flip/crop augmentation
@@ -55,8 +56,10 @@ callbacks (Keras semantics):
 
 The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json,
 history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the
-current step, writes checkpoints/last and exits 130; continue with --resume. A failed or interrupted run leaves
-an earlier model in --out untouched. A NaN or infinite loss, metric or weight stops training with an error
+current step, writes its checkpoint and exits 130; continue with --resume. Each run writes into its own
+generation of --out (.gen-<id>/) and publishes it whole, by one rename of the --out/current link, only when it
+ends well: a failed, interrupted or killed run leaves an earlier model in --out, checkpoints included, as it
+was, and --resume continues the interrupted run. A NaN or infinite loss, metric or weight stops training with an error
 (exit 1; Keras TerminateOnNaN) before anything diverged is saved.`;
 
 export async function run(argv: string[]): Promise<number | undefined> {

@@ -97,6 +97,8 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
     await fill(tmp);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
+    // Name the folder being written, not its temporary name.
+    if (e instanceof Error) e.message = e.message.split(tmp).join(dir);
     throw e;
   }
   crashPoint('dir:before-swap');

@@ -2,7 +2,7 @@ import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { writeError, writeFileAtomic } from './atomic';
+import { writeFileAtomic } from './atomic';
 import { resolveModelFolder } from './generations';
 
 /**

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { resolveAtomicDir, writeDirAtomic } from '../io/atomic';
+import { resolveAtomicDir, writeDirAtomic, writeError } from '../io/atomic';
 import { folderLoader, folderSaver, refuseNonFiniteWeights } from '../io/model_folder';
 import type { CallbackState } from './callback';
 import type { TrainingSnapshot } from './fit';
@@ -36,6 +36,13 @@ interface StateJson {
   optimizer: { className: string; weights: number };
   weightSpecs: tf.io.WeightsManifestEntry[];
   meta: unknown;
+}
+
+/** fs.writeFile whose errors (ENOSPC above all) name the file. */
+async function writeNamed(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.writeFile(file, data).catch((e: unknown) => {
+    throw writeError(file, e);
+  });
 }
 
 /**
@@ -77,8 +84,8 @@ export async function saveCheckpoint(
   };
   await writeDirAtomic(dir, async (tmp) => {
     await model.save(folderSaver(tmp));
-    await fs.writeFile(path.join(tmp, STATE_BIN), new Uint8Array(data));
-    await fs.writeFile(path.join(tmp, STATE_JSON), `${JSON.stringify(state, null, 1)}\n`);
+    await writeNamed(path.join(tmp, STATE_BIN), new Uint8Array(data));
+    await writeNamed(path.join(tmp, STATE_JSON), `${JSON.stringify(state, null, 1)}\n`);
   });
 }
 

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { defaultAugmentation } from '../data/augment';
+import { withoutUndecodable } from '../data/bad_file';
 import { ImageFolderDataset } from '../data/image_folder';
 import { channelStats } from '../data/stats';
 import type { Augmentation, BadFilePolicy } from '../data/types';
@@ -283,9 +284,15 @@ async function trainInRun(
   } else {
     o = resolveOptions(options);
   }
-  const { train, val } = await openDatasets(o, checkpoint?.meta.labels);
-  const labels = train.classNames;
+  const opened = await openDatasets(o, checkpoint?.meta.labels);
+  const labels = opened.train.classNames;
   const inputShape = o.modelArgs.inputShape ?? [224, 224, 3];
+  // Skipped files are left out once, up front: the step counts, totals and image counts are then of the
+  // images really used, and the stream never has to skip.
+  const usable = (d: ImageFolderDataset) =>
+    o.onBadFile === 'skip' ? withoutUndecodable(d, { inputShape, resize: 'fill' }) : Promise.resolve(d);
+  const train = await usable(opened.train);
+  const val = opened.val ? await usable(opened.val) : null;
   let preprocessing: Preprocessing;
   if (checkpoint) {
     preprocessing = checkpoint.meta.preprocessing;
