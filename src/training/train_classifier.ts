@@ -222,6 +222,7 @@ async function openRun(out: string, resume: boolean): Promise<RunFolder> {
   };
   if (resume && pending.length) {
     const gen = pending.sort((a, b) => b.mtime - a.mtime)[0].gen;
+    await removeStaleTemps(path.join(gen, CHECKPOINTS_DIR));
     return { gen, resumeFrom: path.join(gen, LAST_CHECKPOINT), abandon: async () => {} };
   }
   if (resume) {
