@@ -73,7 +73,9 @@ after(async () => {
   await removeDir(dir);
 });
 
-test('decoding a FIFO named .jpg fails at once with an ImageDecodeError naming it', async () => {
+test('decoding a FIFO named .jpg fails at once with an ImageDecodeError naming it', {
+  timeout: 20_000,
+}, async () => {
   await assert.rejects(decodePixels(fifo, GEOMETRY), (e: Error) => {
     assert.ok(e instanceof ImageDecodeError);
     assert.equal(e.message, `${fifo}: a FIFO, not a regular image file`);

@@ -101,7 +101,7 @@ before(async () => {
     dereference: true,
     filter: (s) => !path.basename(s).startsWith('.'),
   });
-  await fs.rm(path.join(plain, 'current'), { recursive: true });
+  await fs.rm(path.join(plain, 'current'), { recursive: true, force: true });
 });
 
 after(async () => {
