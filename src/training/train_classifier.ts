@@ -192,7 +192,9 @@ async function openDatasets(o: ResolvedTrainOptions, labels?: string[]) {
 interface RunFolder {
   gen: string;
   resumeFrom: string | null;
-  /** Deletes the run's generation unless it holds a checkpoint to resume from. */
+  /** Set once the run has written its own first checkpoint. */
+  checkpointed: boolean;
+  /** After a failure: deletes the run's new generation unless the run wrote a checkpoint to resume from. */
   abandon(): Promise<void>;
 }
 
@@ -217,26 +219,37 @@ async function openRun(out: string, resume: boolean): Promise<RunFolder> {
     else pending.push({ gen, mtime });
   }
   await removeStaleTemps(out);
-  const abandonIfEmpty = (gen: string) => async () => {
-    if ((await resumable(gen)) === null) await fs.rm(gen, { recursive: true, force: true });
+  const newRun = (gen: string, resumeFrom: string | null): RunFolder => {
+    const run: RunFolder = {
+      gen,
+      resumeFrom,
+      checkpointed: false,
+      abandon: async () => {
+        if (!run.checkpointed) await fs.rm(gen, { recursive: true, force: true });
+      },
+    };
+    return run;
   };
+  const keep = (gen: string): RunFolder => ({
+    gen,
+    resumeFrom: path.join(gen, LAST_CHECKPOINT),
+    checkpointed: true,
+    abandon: async () => {},
+  });
   if (resume && pending.length) {
     const gen = pending.sort((a, b) => b.mtime - a.mtime)[0].gen;
     await removeStaleTemps(path.join(gen, CHECKPOINTS_DIR));
-    return { gen, resumeFrom: path.join(gen, LAST_CHECKPOINT), abandon: async () => {} };
+    return keep(gen);
   }
   if (resume) {
     const from = path.join(await resolveModelFolder(out), CHECKPOINTS_DIR);
-    // Fail before creating anything when there is nothing to resume.
-    if (!(await fs.stat(from).catch(() => null))) {
-      return { gen: out, resumeFrom: path.join(out, LAST_CHECKPOINT), abandon: async () => {} };
-    }
+    // Nothing to resume: fail naming out/checkpoints/last, before creating anything.
+    if (!(await fs.stat(from).catch(() => null))) return { ...keep(out), gen: out };
     const gen = await newGeneration(out);
     await linkTree(from, path.join(gen, CHECKPOINTS_DIR));
-    return { gen, resumeFrom: path.join(gen, LAST_CHECKPOINT), abandon: abandonIfEmpty(gen) };
+    return newRun(gen, path.join(gen, LAST_CHECKPOINT));
   }
-  const gen = await newGeneration(out);
-  return { gen, resumeFrom: null, abandon: abandonIfEmpty(gen) };
+  return newRun(await newGeneration(out), null);
 }
 
 /**
@@ -357,7 +370,7 @@ async function trainInRun(
 
   const meta: RunMeta = { options: o, labels, preprocessing };
   let result: Awaited<ReturnType<typeof trainModel>>;
-  let checkpointed = false;
+  let firstSnapshot = true;
   try {
     result = await trainModel(model, trainSource, {
       epochs: o.epochs,
@@ -368,8 +381,9 @@ async function trainInRun(
       onSnapshot: async (s) => {
         await saveCheckpoint(lastDir, model, s, meta);
         // This run is now the one to resume: unpublished runs before it are superseded.
-        if (!checkpointed) await removeGenerations(o.out, [run.gen]);
-        checkpointed = true;
+        if (firstSnapshot) await removeGenerations(o.out, [run.gen]);
+        firstSnapshot = false;
+        run.checkpointed = true;
       },
     });
   } catch (e) {
