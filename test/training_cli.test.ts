@@ -175,7 +175,9 @@ test('bad input: one-line errors naming the file, non-zero exit', async () => {
   assertOneLineError(cli('predict', '--model-dir', out, corrupt), 1, /corrupt\.jpg: not a decodable image/);
   // A truncated weights file, in a copy of the model folder.
   const broken = path.join(dir, 'broken');
-  await fs.cp(out, broken, { recursive: true });
+  // verbatimSymlinks: fs.cp would otherwise turn the folder's relative generation links into absolute links
+  // to `out`, and truncating the copy's weights would truncate out's.
+  await fs.cp(out, broken, { recursive: true, verbatimSymlinks: true });
   const weights = path.join(broken, 'weights.bin');
   await fs.truncate(weights, (await fs.stat(weights)).size - 100);
   assertOneLineError(
