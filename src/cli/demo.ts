@@ -13,8 +13,7 @@ import { intFlag, numberFlag, parse } from './args';
 import { formatEvaluation } from './evaluate';
 import { interruptible } from './training_output';
 
-export const summary =
-  'a one-minute training run on the embedded CIFAR-10 sample, then the shipped cifar10 model evaluated and predicting';
+export const summary = 'a one-minute training run, then the shipped cifar10 model evaluated and predicting';
 
 /** The embedded sample, found from the package root (dist/src/cli → ../../..). */
 export const SAMPLE_DIR = path.resolve(__dirname, '..', '..', '..', 'data', 'cifar10-sample');
