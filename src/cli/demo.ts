@@ -8,42 +8,52 @@ import { predictImages } from '../training/predict';
 import { ProgressBar } from '../training/progress_bar';
 import { TimeBudget } from '../training/time_budget';
 import { trainImageClassifier } from '../training/train_classifier';
-import { intFlag, numberFlag, parse } from './args';
 import { formatEvaluation } from './evaluate';
+import { defineCommand, parseCommandLine } from './flags';
 import { formatPredictions } from './predict';
 import { interruptible } from './training_output';
-
-export const summary = 'train a narrow GoogLeNet on the embedded CIFAR-10 sample, evaluate it, predict';
 
 /** The embedded sample, found from the package root (dist/src/cli → ../../..). */
 export const SAMPLE_DIR = path.resolve(__dirname, '..', '..', '..', 'data', 'cifar10-sample');
 
-const HELP = `usage: inception demo [--out DIR] [--epochs N] [--width X] [--budget SECONDS]
+/** What fits the time budget, by engine: the native onednn engine affords a wider net and more epochs. */
+const DEMO_PLAN = {
+  onednn: { width: 0.25, epochs: 30, batchSize: 32 },
+  other: { width: 0.05, epochs: 3, batchSize: 16 },
+};
 
-The Quick start's main job: trains a narrow GoogLeNet (32x32 input) on ${path.relative(process.cwd(), SAMPLE_DIR) || SAMPLE_DIR}/train
-(400 CIFAR-10 images, 10 classes) with val/ for validation, within a time budget; then evaluates the model
-on val/, predicts a few val images and prints where the model folder is. The folder (default runs/demo)
-is replaced only when the demo succeeds.
+const SAMPLE_PATH = path.relative(path.resolve(SAMPLE_DIR, '..', '..'), SAMPLE_DIR);
 
-Defaults adapt to the engine: on the native onednn backend width 0.25 and up to 30 epochs; on the plain
-tfjs cpu backend width 0.05 and up to 3 epochs. --budget (default 60) caps the training time.`;
+export const command = defineCommand({
+  name: 'demo',
+  summary: 'train a narrow GoogLeNet on the embedded CIFAR-10 sample, evaluate it, predict',
+  usage: '[--out DIR] [--epochs N] [--width X] [--budget SECONDS]',
+  description: `The Quick start's main job: trains a narrow GoogLeNet (32x32 input) on ${SAMPLE_PATH}/train (400 CIFAR-10 images, 10 classes) with val/ for validation, within a time budget; then evaluates the model on val/, predicts a few val images and prints where the model folder is. The folder is replaced only when the demo succeeds.`,
+  flags: {
+    out: { type: 'string', metavar: 'DIR', default: path.join('runs', 'demo'), help: 'the model folder' },
+    epochs: {
+      type: 'int',
+      defaultText: `${DEMO_PLAN.onednn.epochs} on the native onednn engine, ${DEMO_PLAN.other.epochs} on the plain tfjs ones`,
+      help: 'most epochs to train',
+    },
+    width: {
+      type: 'positive',
+      defaultText: `${DEMO_PLAN.onednn.width} on onednn, ${DEMO_PLAN.other.width} on tfjs`,
+      help: 'width multiplier of the network',
+    },
+    budget: { type: 'positive', metavar: 'SECONDS', default: 60, help: 'caps the training time' },
+  },
+});
+
+export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, {
-    out: { type: 'string' },
-    epochs: { type: 'string' },
-    width: { type: 'string' },
-    budget: { type: 'string' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const fast = tf.getBackend() === 'onednn';
-  const out = (values.out as string | undefined) ?? path.join('runs', 'demo');
-  const width = numberFlag('width', values.width, fast ? 0.25 : 0.05);
-  const epochs = intFlag('epochs', values.epochs, fast ? 30 : 3);
-  const budget = numberFlag('budget', values.budget, 60);
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const plan = tf.getBackend() === 'onednn' ? DEMO_PLAN.onednn : DEMO_PLAN.other;
+  const { out, budget } = cmd.values;
+  const width = cmd.values.width ?? plan.width;
+  const epochs = cmd.values.epochs ?? plan.epochs;
   const trainDir = path.join(SAMPLE_DIR, 'train');
   const valDir = path.join(SAMPLE_DIR, 'val');
   const print = (line: string) => console.log(line);
@@ -61,7 +71,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
           // A light dropout: the narrow net has few features to drop, and the demo trains briefly.
           modelArgs: { inputShape: [32, 32, 3], widthMultiplier: width, dropout: 0.2 },
           epochs,
-          batchSize: fast ? 32 : 16,
+          batchSize: plan.batchSize,
           optimizer: 'adam',
           learningRate: 3e-3,
           reduceLr: { patience: 3, factor: 0.5 },
