@@ -10,8 +10,7 @@ import { defineCommand, parseCommandLine } from './flags';
 export const command = defineCommand({
   name: 'bench',
   summary: 'measure speed side by side: onednn, tfjs cpu/wasm, onnxruntime, PyTorch',
-  usage: `[--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N]
-                       [--threads N] [--width X]`,
+  usage: '[--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N] [--threads N] [--width X]',
   description:
     "Times the default googlenet (10 classes) on every engine, one engine process after another: the median of the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine's time over onednn's (above 1: onednn is faster) and peak RSS. A peer that is not installed shows as missing.",
   flags: {

@@ -43,7 +43,7 @@ export interface CommandSpec<F extends FlagTable = FlagTable> {
   name: string;
   /** One line, for `inception --help`. */
   summary: string;
-  /** The synopsis after `inception NAME `, with metavars (defaults belong in the table, not here). */
+  /** The synopsis after `inception NAME `, one line (help wraps it), metavars not defaults (those are in the table). */
   usage: string;
   /** Paragraphs printed before the flags. */
   description?: string;

@@ -71,6 +71,49 @@ export function formatParagraphs(text: string, width = HELP_WIDTH): string[] {
   });
 }
 
+/** The synopsis split at spaces outside brackets, so `[--val-data DIR | --val-split F]` stays on one line. */
+function usageTokens(usage: string): string[] {
+  const tokens: string[] = [];
+  let depth = 0;
+  let token = '';
+  for (const ch of usage.replace(/\s+/g, ' ').trim()) {
+    if (ch === ' ' && depth === 0) {
+      tokens.push(token);
+      token = '';
+      continue;
+    }
+    if (ch === '[') depth++;
+    if (ch === ']') depth--;
+    token += ch;
+  }
+  if (token) tokens.push(token);
+  // A bare `--out PATH` stays together too.
+  return tokens.reduce<string[]>((merged, t) => {
+    const last = merged[merged.length - 1];
+    if (last?.startsWith('--') && !last.includes(' ') && /^[A-Z]/.test(t))
+      merged[merged.length - 1] = `${last} ${t}`;
+    else merged.push(t);
+    return merged;
+  }, []);
+}
+
+/** `usage: inception NAME SYNOPSIS`, wrapped with the continuation lines under the synopsis. */
+export function formatUsage(spec: CommandSpec, prefix = 'usage: '): string {
+  const head = `${prefix}inception ${spec.name} `;
+  const lines: string[] = [];
+  let line = '';
+  for (const token of usageTokens(spec.usage)) {
+    if (line && head.length + line.length + 1 + token.length > HELP_WIDTH) {
+      lines.push(line);
+      line = token;
+    } else {
+      line = line ? `${line} ${token}` : token;
+    }
+  }
+  lines.push(line);
+  return lines.map((l, i) => (i ? ' '.repeat(head.length) : head) + l).join('\n');
+}
+
 /** The rows of --help by section: [left column, description]. */
 function helpSections(spec: CommandSpec): { title: string; rows: [string, string][] }[] {
   const sections = groupFlags(spec.flags).map(([title, flags]) => ({
@@ -96,7 +139,7 @@ export function formatHelp(spec: CommandSpec): string {
   const widest = Math.max(...sections.flatMap((s) => s.rows.map(([left]) => left.length)));
   const column = 2 + Math.min(widest, MAX_FLAG_COLUMN) + 2;
   const indent = ' '.repeat(column);
-  const out = [`usage: inception ${spec.name} ${spec.usage}`];
+  const out = [formatUsage(spec)];
   if (spec.description) out.push('', ...formatParagraphs(spec.description));
   for (const { title, rows } of sections) {
     out.push('', `${title}:`);
@@ -111,33 +154,39 @@ export function formatHelp(spec: CommandSpec): string {
   return out.join('\n');
 }
 
-/** Markdown table cells must not break on `|`. */
+/** Prose for markdown: `<class>` must not read as an HTML tag, nor `shard*.bin` as emphasis. */
+function markdownText(text: string): string {
+  return text.replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('*', '\\*');
+}
+
+/** A table cell: markdown text that does not end the cell at a `|`. */
 function cell(text: string): string {
-  return text.replaceAll('|', '\\|');
+  return markdownText(text).replaceAll('|', '\\|');
 }
 
 /** One command's section of docs/cli.md: synopsis, description, a table of flags per group, epilog. */
 export function commandMarkdown(spec: CommandSpec): string {
-  const out = [
-    `## inception ${spec.name}`,
-    '',
-    `${spec.summary}.`,
-    '',
-    '```',
-    `inception ${spec.name} ${spec.usage}`,
-    '```',
-  ];
+  const sentence = spec.summary[0].toUpperCase() + spec.summary.slice(1);
+  const out = [`## inception ${spec.name}`, '', `${markdownText(sentence)}.`];
+  out.push('', '```', formatUsage(spec, ''), '```');
   const prose = (text: string) =>
     text
       .split('\n\n')
-      .flatMap((p) => ['', p.startsWith(' ') ? `\`\`\`\n${p}\n\`\`\`` : p.replaceAll('\n', ' ')]);
+      .flatMap((p) => [
+        '',
+        p.startsWith(' ') ? `\`\`\`\n${p}\n\`\`\`` : markdownText(p.replaceAll('\n', ' ')),
+      ]);
   if (spec.description) out.push(...prose(spec.description));
-  if (spec.positionals) out.push('', `\`${spec.positionals.metavar}...\`: ${spec.positionals.help}.`);
+  if (spec.positionals) {
+    out.push('', `\`${spec.positionals.metavar}...\`: ${markdownText(spec.positionals.help)}.`);
+  }
   for (const [title, flags] of groupFlags(spec.flags)) {
-    out.push('', `${title}:`, '', '| flag | default | description |', '| --- | --- | --- |');
+    out.push('', `**${title}**`, '', '| flag | default | description |', '| --- | --- | --- |');
     for (const [name, flag] of flags) {
       const d = flag.required ? 'required' : (defaultOf(flag) ?? '');
-      out.push(`| \`${cell(flagWithMetavar(name, flag))}\` | ${cell(d)} | ${cell(flag.help)} |`);
+      out.push(
+        `| \`${flagWithMetavar(name, flag).replaceAll('|', '\\|')}\` | ${cell(d)} | ${cell(flag.help)} |`,
+      );
     }
   }
   if (spec.epilog) out.push(...prose(spec.epilog));
