@@ -1,4 +1,4 @@
-import { GOOGLENET_DEFAULTS, type GoogLeNetArgs } from '../models/googlenet';
+import { defaultInputShape, GOOGLENET_DEFAULTS, type GoogLeNetArgs } from '../models/googlenet';
 import { CIFAR_DROPOUT } from '../models/googlenet_cifar';
 import { PAPER_DROPOUT } from '../models/googlenet_paper';
 import { DEFAULT_INPUT_SHAPES, DEFAULT_MODEL, MODEL_BUILDERS } from '../models/registry';
@@ -67,7 +67,7 @@ export function googlenetArgsFromFlags(
     values['input-shape'] ??
     (size === undefined ? undefined : ([size, size, 3] as [number, number, number])) ??
     DEFAULT_INPUT_SHAPES[model] ??
-    GOOGLENET_DEFAULTS.inputShape;
+    defaultInputShape();
   if (values['stem-pool'] && model !== 'googlenet-cifar') {
     throw new UsageError(`--stem-pool applies to --model googlenet-cifar, not ${model}`);
   }

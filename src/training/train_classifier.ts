@@ -7,7 +7,7 @@ import type { Augmentation, BadFilePolicy } from '../data/types';
 import { writeFileAtomic } from '../io/atomic';
 import { folderLoader, type ModelInfo, type Preprocessing, saveModelFolder } from '../io/model_folder';
 import type { GoogLeNetArgs } from '../models/googlenet';
-import { GOOGLENET_DEFAULTS } from '../models/googlenet';
+import { defaultInputShape } from '../models/googlenet';
 import { buildModel, DEFAULT_MODEL } from '../models/registry';
 import type { Callback, Printer } from './callback';
 import {
@@ -149,8 +149,7 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
     optimizer: o.optimizer ?? TRAIN_DEFAULTS.optimizer,
     learningRate: o.learningRate ?? TRAIN_DEFAULTS.learningRate,
     seed: o.seed ?? TRAIN_DEFAULTS.seed,
-    augmentation:
-      o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? GOOGLENET_DEFAULTS.inputShape),
+    augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? defaultInputShape()),
     monitor: o.monitor ?? (o.valData || (o.valSplit ?? TRAIN_DEFAULTS.valSplit) > 0 ? 'val_loss' : 'loss'),
     reduceLr: o.reduceLr ?? (o.lrSchedule === 'cosine' ? false : {}),
     lrSchedule: o.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
@@ -221,7 +220,7 @@ export async function trainImageClassifier(
   }
   const { train, val } = await openDatasets(o, checkpoint?.meta.labels);
   const labels = train.classNames;
-  const inputShape = o.modelArgs.inputShape ?? GOOGLENET_DEFAULTS.inputShape;
+  const inputShape = o.modelArgs.inputShape ?? defaultInputShape();
   let preprocessing: Preprocessing;
   if (checkpoint) {
     preprocessing = checkpoint.meta.preprocessing;
