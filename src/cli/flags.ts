@@ -1,3 +1,23 @@
+/**
+ * One table per command: each flag's name, type, default, help and group in one place (torchvision's
+ * references/classification/train.py style). The parser, the typed values, --help and docs/cli.md all come
+ * from it. A command module declares
+ *
+ *   export const command = defineCommand({
+ *     name: 'doctor', summary: 'what the engine is and why', usage: '[--json]',
+ *     flags: { json: { type: 'boolean', help: 'print one JSON document' } },
+ *   });
+ *   export const summary = command.summary;
+ *   export async function run(argv: string[]) {
+ *     const cmd = parseCommandLine(command, argv); // null after printing --help
+ *     if (!cmd) return 0;
+ *     cmd.values.json; // boolean, typed from the table
+ *   }
+ *
+ * and is listed in DOCUMENTED_COMMANDS (src/cli/docs.ts); `npm run docs:cli` then rewrites docs/cli.md.
+ * A default the library also applies is imported from the library (TRAIN_DEFAULTS, SERVE_DEFAULTS...),
+ * never written again here.
+ */
 import { parseArgs } from 'node:util';
 import { UsageError } from './args';
 import { flagWithMetavar, formatHelp } from './help';

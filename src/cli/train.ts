@@ -58,7 +58,7 @@ export const command = defineCommand({
       type: 'int',
       default: TRAIN_DEFAULTS.epochs,
       group: 'training',
-      help: "epochs to train; with --resume the new total (absent: the run's)",
+      help: "epochs to train; with --resume, the new total (absent: the run's own)",
     },
     'batch-size': {
       type: 'int',
@@ -71,7 +71,7 @@ export const command = defineCommand({
       choices: OPTIMIZER_NAMES,
       default: TRAIN_DEFAULTS.optimizer,
       group: 'training',
-      help: 'Keras defaults; sgd uses momentum 0.9',
+      help: 'the optimizer, with Keras defaults; sgd uses momentum 0.9',
     },
     lr: {
       type: 'positive',
