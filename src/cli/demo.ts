@@ -9,11 +9,9 @@ import { predictImages } from '../training/predict';
 import { ProgressBar } from '../training/progress_bar';
 import { TimeBudget } from '../training/time_budget';
 import { trainImageClassifier } from '../training/train_classifier';
-import { intFlag, numberFlag, parse } from './args';
 import { formatEvaluation } from './evaluate';
+import { defineCommand, parseCommandLine } from './flags';
 import { interruptible } from './training_output';
-
-export const summary = 'a one-minute training run, then the shipped cifar10 model evaluated and predicting';
 
 /** The embedded sample, found from the package root (dist/src/cli → ../../..). */
 export const SAMPLE_DIR = path.resolve(__dirname, '..', '..', '..', 'data', 'cifar10-sample');
@@ -21,33 +19,44 @@ export const SAMPLE_DIR = path.resolve(__dirname, '..', '..', '..', 'data', 'cif
 /** Five CIFAR-10 images per class the shipped cifar10 model never trained on (data/README.md). */
 export const HELD_OUT_DIR = path.resolve(__dirname, '..', '..', '..', 'data', 'cifar10-heldout');
 
-const HELP = `usage: inception demo [--out DIR] [--epochs N] [--width X] [--budget SECONDS]
+/** What fits the time budget, by engine: the native onednn engine affords a wider net and more epochs. */
+const DEMO_PLAN = {
+  onednn: { width: 0.25, epochs: 30, batchSize: 32 },
+  other: { width: 0.05, epochs: 3, batchSize: 16 },
+};
 
-First a one-minute job: trains a narrow GoogLeNet (32x32 input) from scratch on ${path.relative(process.cwd(), SAMPLE_DIR) || SAMPLE_DIR}/train
-(400 CIFAR-10 images, 10 classes) with val/ for validation, within a time budget, and reports its validation
-accuracy; the model folder (default runs/demo) is replaced only when the demo succeeds. Then the shipped
-cifar10 model: evaluated on the embedded held-out images (data/cifar10-heldout, never trained on) and
-predicting a few of them next to their true labels; then where to go next.
+const SAMPLE_PATH = path.relative(path.resolve(SAMPLE_DIR, '..', '..'), SAMPLE_DIR);
 
-Defaults adapt to the engine: on the native onednn backend width 0.25 and up to 30 epochs; on the plain
-tfjs cpu backend width 0.05 and up to 3 epochs. --budget (default 60) caps the training time.`;
+export const command = defineCommand({
+  name: 'demo',
+  summary: 'a one-minute training run, then the shipped cifar10 model evaluated and predicting',
+  usage: '[--out DIR] [--epochs N] [--width X] [--budget SECONDS]',
+  description: `First a one-minute job: trains a narrow GoogLeNet (32x32 input) from scratch on ${SAMPLE_PATH}/train (400 CIFAR-10 images, 10 classes) with val/ for validation, within a time budget, and reports its validation accuracy; the model folder is replaced only when the demo succeeds. Then the shipped cifar10 model: evaluated on the embedded held-out images (data/cifar10-heldout, never trained on) and predicting a few of them next to their true labels; then where to go next.`,
+  flags: {
+    out: { type: 'string', metavar: 'DIR', default: path.join('runs', 'demo'), help: 'the model folder' },
+    epochs: {
+      type: 'int',
+      defaultText: `${DEMO_PLAN.onednn.epochs} on the native onednn engine, ${DEMO_PLAN.other.epochs} on the plain tfjs ones`,
+      help: 'most epochs to train',
+    },
+    width: {
+      type: 'positive',
+      defaultText: `${DEMO_PLAN.onednn.width} on onednn, ${DEMO_PLAN.other.width} on tfjs`,
+      help: 'width multiplier of the network',
+    },
+    budget: { type: 'positive', metavar: 'SECONDS', default: 60, help: 'caps the training time' },
+  },
+});
+
+export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, {
-    out: { type: 'string' },
-    epochs: { type: 'string' },
-    width: { type: 'string' },
-    budget: { type: 'string' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const fast = tf.getBackend() === 'onednn';
-  const out = (values.out as string | undefined) ?? path.join('runs', 'demo');
-  const width = numberFlag('width', values.width, fast ? 0.25 : 0.05);
-  const epochs = intFlag('epochs', values.epochs, fast ? 30 : 3);
-  const budget = numberFlag('budget', values.budget, 60);
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const plan = tf.getBackend() === 'onednn' ? DEMO_PLAN.onednn : DEMO_PLAN.other;
+  const { out, budget } = cmd.values;
+  const width = cmd.values.width ?? plan.width;
+  const epochs = cmd.values.epochs ?? plan.epochs;
   const trainDir = path.join(SAMPLE_DIR, 'train');
   const valDir = path.join(SAMPLE_DIR, 'val');
   const print = (line: string) => console.log(line);
@@ -65,7 +74,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
           // A light dropout: the narrow net has few features to drop, and the demo trains briefly.
           modelArgs: { inputShape: [32, 32, 3], widthMultiplier: width, dropout: 0.2 },
           epochs,
-          batchSize: fast ? 32 : 16,
+          batchSize: plan.batchSize,
           optimizer: 'adam',
           learningRate: 3e-3,
           reduceLr: { patience: 3, factor: 0.5 },

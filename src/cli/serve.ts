@@ -1,39 +1,65 @@
 import '../layers/lrn';
-import { createInferenceServer } from '../serve/server';
-import { intFlag, parse } from './args';
+import { createInferenceServer, SERVE_DEFAULTS } from '../serve/server';
+import { defineCommand, parseCommandLine } from './flags';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'serve a model folder over HTTP (predict API, browser page, report)';
+const MIB = 1024 * 1024;
 
-const HELP = `usage: inception serve --model-dir DIR | --model cifar10 [--port 8080] [--host 127.0.0.1] [--max-batch 8] [--max-body-mb 10]
-
-  POST /v1/predict[?top=K]  body image/jpeg or image/png, or multipart/form-data with one or more files
+export const command = defineCommand({
+  name: 'serve',
+  summary: 'serve a model folder over HTTP (predict API, browser page, report)',
+  usage: '--model-dir DIR | --model NAME [--port N] [--host ADDRESS] [--max-batch N] [--max-body-mb N]',
+  description: `  POST /v1/predict[?top=K]  body image/jpeg or image/png, or multipart/form-data with one or more files
   GET  /v1/model            name, labels, input shape, parameter count
   GET  /healthz             liveness and queue depth
   GET  /                    the browser page (tfjs in the browser next to the server's answer)
-  GET  /model/model.json    the model as a tfjs web export;  GET /report  the training report
+  GET  /model/model.json    the model as a tfjs web export;  GET /report  the training report`,
+  flags: {
+    ...MODEL_DIR_FLAGS,
+    port: {
+      type: 'int',
+      min: 0,
+      max: 65535,
+      default: SERVE_DEFAULTS.port,
+      group: 'server',
+      help: 'TCP port (0: any free port)',
+    },
+    host: {
+      type: 'string',
+      metavar: 'ADDRESS',
+      default: SERVE_DEFAULTS.host,
+      group: 'server',
+      help: 'address to bind (0.0.0.0: every interface)',
+    },
+    'max-batch': {
+      type: 'int',
+      default: SERVE_DEFAULTS.maxBatch,
+      group: 'server',
+      help: 'most images per inference batch',
+    },
+    'max-body-mb': {
+      type: 'int',
+      default: SERVE_DEFAULTS.maxBodyBytes / MIB,
+      group: 'server',
+      help: 'largest request body in MiB',
+    },
+  },
+  epilog: 'SIGTERM/SIGINT finish the requests in flight, then exit 0.',
+});
 
-Binds 127.0.0.1 unless --host says otherwise. SIGTERM/SIGINT finish the requests in flight, then exit 0.`;
+export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, {
-    ...MODEL_DIR_FLAGS,
-    port: { type: 'string' },
-    host: { type: 'string' },
-    'max-batch': { type: 'string' },
-    'max-body-mb': { type: 'string' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { values } = cmd;
   const modelDir = modelDirFrom(values);
   const service = await createInferenceServer({
     modelDir,
-    port: intFlag('port', values.port, 8080, 0),
-    host: values.host ?? '127.0.0.1',
-    maxBatch: intFlag('max-batch', values['max-batch'], 8),
-    maxBodyBytes: intFlag('max-body-mb', values['max-body-mb'], 10) * 1024 * 1024,
+    port: values.port,
+    host: values.host,
+    maxBatch: values['max-batch'],
+    maxBodyBytes: values['max-body-mb'] * MIB,
   });
   const url = await service.listen();
   console.log(`inception serve: listening on ${url} (model ${modelDir})`);

@@ -6,7 +6,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { decodeImage, ImageDecodeError } from '../data/decode';
 import { tfjsExportFiles } from '../export/tfjs';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
-import { topK } from '../models/top_k';
+import { DEFAULT_TOP_K, topK } from '../models/top_k';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
 import { MicroBatcher } from './batcher';
@@ -48,7 +48,16 @@ export interface InferenceServer {
   readonly inFlight: number;
 }
 
-const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+/** What createInferenceServer (and so `inception serve`) uses for an option it is not given. */
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxBatch: 8,
+  batchDelayMs: 2,
+  targetBatchMs: 100,
+  defaultTop: DEFAULT_TOP_K,
+};
 
 function parseTop(url: URL, fallback: number, classes: number): number {
   const raw = url.searchParams.get('top');
@@ -74,14 +83,14 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         : undefined;
   if (!loaded) throw new Error('createInferenceServer: give modelDir, or model and info');
   const { model, info } = loaded;
-  const host = options.host ?? '127.0.0.1';
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const defaultTop = options.defaultTop ?? 5;
+  const host = options.host ?? SERVE_DEFAULTS.host;
+  const maxBody = options.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes;
+  const defaultTop = options.defaultTop ?? SERVE_DEFAULTS.defaultTop;
   const batcher = new MicroBatcher(
     classifier(model, info),
-    options.maxBatch ?? 8,
-    options.batchDelayMs ?? 2,
-    options.targetBatchMs ?? 100,
+    options.maxBatch ?? SERVE_DEFAULTS.maxBatch,
+    options.batchDelayMs ?? SERVE_DEFAULTS.batchDelayMs,
+    options.targetBatchMs ?? SERVE_DEFAULTS.targetBatchMs,
   );
   const started = Date.now();
 
@@ -225,7 +234,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     listen: () =>
       new Promise<string>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(options.port ?? 8080, host, () => {
+        server.listen(options.port ?? SERVE_DEFAULTS.port, host, () => {
           server.off('error', reject);
           const addr = server.address() as AddressInfo;
           const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
