@@ -4,8 +4,6 @@ import { checkEngines, runBench, selectSections } from '../../bench/runner';
 import { SECTIONS } from '../../bench/sections';
 import { intFlag, numberFlag, parse, UsageError } from './args';
 
-export const summary = 'measure speed side by side: onednn, tfjs cpu/wasm, onnxruntime, PyTorch';
-
 const HELP = `usage: inception bench [--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N]
                        [--threads N] [--width X]
 

@@ -13,8 +13,6 @@ import { formatEvaluation } from './evaluate';
 import { formatPredictions } from './predict';
 import { interruptible } from './training_output';
 
-export const summary = 'train a narrow GoogLeNet on the embedded CIFAR-10 sample, evaluate it, predict';
-
 /** The embedded sample, found from the package root (dist/src/cli → ../../..). */
 export const SAMPLE_DIR = path.resolve(__dirname, '..', '..', '..', 'data', 'cifar10-sample');
 

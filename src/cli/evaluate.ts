@@ -2,9 +2,6 @@ import { type EvaluationReport, evaluateModelFolder } from '../training/evaluate
 import { intFlag, parse, UsageError } from './args';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary =
-  'loss, top-1/top-5, per-class accuracy and confusion matrix of a model on an image folder';
-
 const HELP = `usage: inception evaluate --model-dir DIR | --model cifar10 --data DIR [--batch-size N] [--skip-bad-files] [--json]
 
 Evaluates the model folder on DIR/<class>/<images>; the class folders must be the model's labels

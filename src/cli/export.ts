@@ -5,8 +5,6 @@ import { loadModelFolder } from '../io/model_folder';
 import { parse, UsageError } from './args';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'export a model folder to ONNX or to a tfjs web model';
-
 const HELP = `usage: inception export --model-dir DIR | --model cifar10 --format onnx|tfjs [--float16] --out PATH
 
   --format onnx   writes one ONNX file (opset 13): input NHWC float32 named like the tfjs input, dynamic

@@ -6,8 +6,6 @@ import { plotModelSvg } from '../plot/svg';
 import { parse, UsageError } from './args';
 import { googlenetArgsFromFlags, MODEL_FLAGS } from './model_flags';
 
-export const summary = 'draw a network as an SVG or PNG graph (like Keras plot_model)';
-
 const HELP = `usage: inception plot [--model NAME] [--input-shape 224,224,3] [--classes 10] [--width X] --out FILE.svg|FILE.png [--json]
 
 Draws the architecture like Keras plot_model(show_shapes=True): one box per layer with its name, class and

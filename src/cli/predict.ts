@@ -3,8 +3,6 @@ import { type ImagePrediction, predictImages } from '../training/predict';
 import { intFlag, parse, UsageError } from './args';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'top-k labels with probabilities for image files';
-
 const HELP = `usage: inception predict --model-dir DIR | --model cifar10 [--top K] [--json] IMAGE...
 
 Classifies each JPEG or PNG image (any size; resized and normalised as the model folder's

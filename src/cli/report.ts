@@ -8,8 +8,6 @@ import { renderReport } from '../report/report';
 import { intFlag, parse } from './args';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'write a self-contained HTML report (curves, confusion matrix, samples)';
-
 const HELP = `usage: inception report --model-dir DIR | --model cifar10 [--data DIR] [--out FILE] [--samples-per-class 4]
 
 Writes one HTML file (default DIR/report.html, which 'inception serve' shows at /report): training curves

@@ -3,8 +3,6 @@ import { createInferenceServer } from '../serve/server';
 import { intFlag, parse } from './args';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'serve a model folder over HTTP (predict API, browser page, report)';
-
 const HELP = `usage: inception serve --model-dir DIR | --model cifar10 [--port 8080] [--host 127.0.0.1] [--max-batch 8] [--max-body-mb 10]
 
   POST /v1/predict[?top=K]  body image/jpeg or image/png, or multipart/form-data with one or more files

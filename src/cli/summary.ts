@@ -3,8 +3,6 @@ import { formatSummary, modelSummary } from '../models/summary';
 import { parse } from './args';
 import { googlenetArgsFromFlags, MODEL_FLAGS } from './model_flags';
 
-export const summary = 'print the Keras model summary of a network';
-
 const HELP = `usage: inception summary [--model NAME] [--input-shape 224,224,3] [--classes 10] [--width X] [--json]
 
 Prints the Keras functional-model summary (Layer (type) | Output Shape | Param # | Connected to) and the

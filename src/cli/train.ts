@@ -5,8 +5,6 @@ import { intFlag, nonNegativeFlag, numberFlag, parse, UsageError } from './args'
 import { googlenetArgsFromFlags, MODEL_FLAGS_HELP, MODEL_FLAGS_NO_CLASSES } from './model_flags';
 import { interruptible, trainingReport } from './training_output';
 
-export const summary = 'train a network on an image folder (Keras callbacks, checkpoints, --resume)';
-
 const HELP = `usage: inception train --data DIR [--val-data DIR | --val-split 0.1] [--model NAME] [--width X]
                        [--input-size N] [--epochs N] [--batch-size N] [--optimizer adam|rmsprop|sgd]
                        [--lr X] [--out DIR] [--resume] [--json] [callback flags]
