@@ -1,12 +1,19 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../io/package_root';
-import { type AddonLookup, addonCandidates, chooseAddon, machineMissingCpuFlags } from './addon_locate';
+import {
+  type AddonLookup,
+  addonCandidates,
+  checkAddonFiles,
+  chooseAddon,
+  machineMissingCpuFlags,
+} from './addon_locate';
 
 /**
- * The native oneDNN addon (native/*.cc): a source build (`npm run build:native`) or the prebuilt binary. Every function writes its result
- * into the Float32Array passed as its output argument; inputs are tfjs storage, read in place. `window` is
- * the packed geometry from window.ts; `*Id` is the backend's id for a weight tensor (-1: do not cache).
+ * The native oneDNN addon (native/*.cc): a source build (`npm run build:native`) or the prebuilt binary.
+ * Every function writes its result into the Float32Array passed as its output argument; inputs are tfjs
+ * storage, read in place. `window` is the packed geometry from window.ts; `*Id` is the backend's id for a
+ * weight tensor (-1: do not cache).
  */
 export interface NativeAddon {
   readonly dnnlVersion: string;
@@ -204,6 +211,9 @@ function load(): AddonLookup<NativeAddon> {
       platform: `${process.platform}-${process.arch}`,
       root,
     },
-    (file) => require(file) as NativeAddon,
+    (candidate) => {
+      checkAddonFiles(candidate);
+      return require(candidate.file) as NativeAddon;
+    },
   );
 }

@@ -106,6 +106,60 @@ export function addonCandidates(root: string): AddonCandidate[] {
   return candidates;
 }
 
+/**
+ * Why a 64-bit little-endian ELF file cannot be mapped whole, or null when it can (or is not such a file:
+ * dlopen then gives its own error). A truncated shared object loads far enough to crash the process with
+ * SIGBUS when the loader touches the missing pages, so an interrupted download or copy is caught here, as an
+ * error, before dlopen. Reads only the headers.
+ */
+export function elfProblem(file: string): string | null {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const header = Buffer.alloc(64);
+    const got = fs.readSync(fd, header, 0, 64, 0);
+    if (got < 4 || header.readUInt32BE(0) !== 0x7f454c46) return null;
+    if (got < 64 || header[4] !== 2 || header[5] !== 1) return got < 64 ? `truncated (${size} bytes)` : null;
+    const phoff = Number(header.readBigUInt64LE(0x20));
+    const shoff = Number(header.readBigUInt64LE(0x28));
+    const phentsize = header.readUInt16LE(0x36);
+    const phnum = header.readUInt16LE(0x38);
+    let needed = Math.max(
+      phoff + phentsize * phnum,
+      shoff + header.readUInt16LE(0x3a) * header.readUInt16LE(0x3c),
+    );
+    if (needed <= size) {
+      const table = Buffer.alloc(phentsize * phnum);
+      fs.readSync(fd, table, 0, table.length, phoff);
+      for (let i = 0; i < phnum; i++) {
+        const entry = i * phentsize;
+        // p_offset + p_filesz of every segment the loader maps (PT_LOAD = 1).
+        if (table.readUInt32LE(entry) !== 1) continue;
+        const end = Number(table.readBigUInt64LE(entry + 8) + table.readBigUInt64LE(entry + 32));
+        needed = Math.max(needed, end);
+      }
+    }
+    return needed > size ? `truncated (${size} bytes, its headers need ${needed})` : null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The first problem of the addon file or of the shared libraries bundled beside it, as an Error. */
+export function checkAddonFiles(candidate: AddonCandidate): void {
+  const dir = path.dirname(candidate.file);
+  const bundled =
+    candidate.source === 'prebuilt'
+      ? list(dir)
+          .filter((f) => /\.so(\.\d+)*$/.test(f))
+          .map((f) => path.join(dir, f))
+      : [];
+  for (const file of [candidate.file, ...bundled]) {
+    const problem = elfProblem(file);
+    if (problem) throw new Error(`${path.basename(file)} is ${problem}`);
+  }
+}
+
 /** How to build the addon: from a git checkout, or inside a project that installed the package (npm 11). */
 export function buildRemedy(inCheckout: boolean): string {
   const deps = 'oneDNN and a C++ toolchain (Debian: apt-get install libdnnl-dev g++ make python3)';
@@ -126,8 +180,11 @@ export interface AddonFacts {
   root: string;
 }
 
-/** Loads the first candidate that loads, or says why none did. `load` is `require` outside tests. */
-export function chooseAddon<T>(facts: AddonFacts, load: (file: string) => T): AddonLookup<T> {
+/**
+ * Loads the first candidate that loads, or says why none did. `load` is checkAddonFiles then `require`
+ * outside tests; what it throws is the candidate's failure.
+ */
+export function chooseAddon<T>(facts: AddonFacts, load: (candidate: AddonCandidate) => T): AddonLookup<T> {
   const none = { addon: null, skipped: [] };
   if (facts.missingFlags.length > 0) {
     return {
@@ -148,7 +205,7 @@ export function chooseAddon<T>(facts: AddonFacts, load: (file: string) => T): Ad
   const failures: string[] = [];
   for (const candidate of facts.candidates) {
     try {
-      const addon = load(candidate.file);
+      const addon = load(candidate);
       return {
         addon,
         source: candidate.source,
