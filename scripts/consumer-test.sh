@@ -34,10 +34,11 @@ if [ "$(id -u)" = 0 ]; then
   RUN=(runuser -u "$CONSUMER" --)
 fi
 # A clean environment, as a new shell of that user would have.
+USER_ENV=(env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$USER_HOME" LANG=C.UTF-8
+  npm_config_cache="$USER_HOME/.npm" npm_config_update_notifier=false
+  ONNXRUNTIME_NODE_INSTALL_CUDA=skip ONNXRUNTIME_NODE_INSTALL=skip)
 as_user() {
-  (cd "$PROJECT" && "${RUN[@]}" env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$USER_HOME" LANG=C.UTF-8 \
-    npm_config_cache="$USER_HOME/.npm" npm_config_update_notifier=false \
-    ONNXRUNTIME_NODE_INSTALL_CUDA=skip ONNXRUNTIME_NODE_INSTALL=skip "$@")
+  (cd "$PROJECT" && "${RUN[@]}" "${USER_ENV[@]}" "$@")
 }
 
 ok() {
@@ -129,13 +130,13 @@ HIDE=()
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
   HIDE=(unshare -m sh -c 'touch "$0"; for f in $(readlink -f /usr/lib/x86_64-linux-gnu/libdnnl.so* /usr/lib/x86_64-linux-gnu/libgomp.so* /usr/lib/x86_64-linux-gnu/libOpenCL.so* | sort -u); do mount --bind "$0" "$f"; done; exec "$@"' "$WORK/empty")
   echo "consumer: system libdnnl/libgomp/libOpenCL hidden for serve, predict and doctor"
-  run_check hidden-predict timeout 180 "${HIDE[@]}" "${RUN[@]}" env -i PATH=/usr/bin:/bin HOME="$USER_HOME" sh -c \
+  run_check hidden-predict timeout 180 "${HIDE[@]}" "${RUN[@]}" "${USER_ENV[@]}" sh -c \
     "cd '$PROJECT' && npx inception predict --model cifar10 --top 1 '$IMAGE' && npx inception doctor --json"
   expect hidden-predict "/ship/.test(log) && !/unavailable/.test(log) && /\"bundledOneDnn\": true/.test(log)"
 else
   echo "consumer: not root or no unshare: the system's libraries stay visible (maps still checked)"
 fi
-"${HIDE[@]}" "${RUN[@]}" env -i PATH=/usr/bin:/bin HOME="$USER_HOME" \
+"${HIDE[@]}" "${RUN[@]}" "${USER_ENV[@]}" \
   sh -c "cd '$PROJECT' && exec node_modules/.bin/inception serve --model cifar10 --port 0" >"$LOGS/serve.log" 2>&1 &
 SERVER_PID=$!
 url=""

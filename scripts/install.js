@@ -36,7 +36,13 @@ function main() {
   }
   const failures = [];
   for (const candidate of locate.addonCandidates(root)) {
-    const error = loads(candidate.file);
+    let error;
+    try {
+      locate.checkAddonFiles(candidate);
+      error = loads(candidate.file);
+    } catch (e) {
+      error = e.message;
+    }
     if (!error) {
       say(`native oneDNN engine: ${candidate.source} ${path.relative(root, candidate.file)}`);
       return;
