@@ -121,6 +121,9 @@ check report npx inception report --model-dir tiny-model --data tiny/val --out r
 check plot npx inception plot "${SMALL[@]}" --out net.svg
 check bench npx inception bench --quick --only infer-224-b1 --engines onednn,onnxruntime --width 0.1 --json
 expect bench "/\"missing\"/.test(log) && /onnxruntime-node does not load/.test(log)"
+# The same binary on an AVX2-only CPU: oneDNN capped at AVX2 must still run it.
+check avx2-predict env DNNL_MAX_CPU_ISA=AVX2 sh -c "npx inception predict --model cifar10 --top 1 '$IMAGE' && npx inception doctor --json"
+expect avx2-predict "/ship/.test(log) && /\"cpuIsa\": \"avx2\"/.test(log)"
 check doctor npx inception doctor --json
 expect doctor "(() => { const d = JSON.parse(log); return d.backend.backend === 'onednn' && d.addon.source === 'prebuilt' && d.addon.bundledOneDnn && d.addon.libraries.libdnnl.includes('/node_modules/inception-net/prebuilds/'); })()"
 

@@ -23,7 +23,7 @@ function fail(message) {
 }
 
 function run(command, args) {
-  return execFileSync(command, args, { encoding: 'utf8' });
+  return execFileSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
 }
 
 /** `soname => path` of the shared libraries `file` loads, as the dynamic loader resolves them now. */
@@ -43,15 +43,24 @@ function newestSource() {
 }
 
 if (`${process.platform}-${process.arch}` !== 'linux-x64') fail('prebuilt binaries are made on linux-x64');
-for (const tool of ['patchelf', 'dpkg', 'ldd']) {
+for (const tool of ['patchelf', 'dpkg', 'ldd', 'objdump']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-    fail(`${tool} is missing (Debian: apt-get install ${tool === 'ldd' ? 'libc-bin' : tool})`);
+    fail(
+      `${tool} is missing (Debian: apt-get install ${{ ldd: 'libc-bin', objdump: 'binutils' }[tool] ?? tool})`,
+    );
   }
 }
 if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < newestSource()) {
   const build = spawnSync(process.execPath, [path.join(__dirname, 'build_native.js')], { stdio: 'inherit' });
   if (build.status !== 0 || !fs.existsSync(built)) fail('the native addon did not build (see above)');
 }
+
+// One binary for AVX2-only and AVX-512 machines: the addon's own code must stay within x86-64-v3 (oneDNN
+// picks its AVX-512/AMX kernels at run time). A flag change or a stray pragma would show up here.
+const avx512 = run('objdump', ['-d', '--no-show-raw-insn', built])
+  .split('\n')
+  .filter((line) => /%zmm|\{%k[0-7]\}/.test(line));
+if (avx512.length > 0) fail(`${built} has ${avx512.length} AVX-512 instructions, e.g. ${avx512[0].trim()}`);
 
 fs.rmSync(target, { recursive: true, force: true });
 fs.mkdirSync(path.join(target, 'licenses'), { recursive: true });
