@@ -68,6 +68,7 @@ const ENV_VARS = [
   'OMP_NUM_THREADS',
   'GOMP_SPINCOUNT',
   'OMP_WAIT_POLICY',
+  'DNNL_MAX_CPU_ISA',
 ];
 
 /** Everything doctor prints; selects the engine first if nothing has (as a library import would). */
