@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../src/cli/args';
-import { cliReferenceMarkdown, DOCUMENTED_COMMANDS } from '../src/cli/docs';
+import { COMMANDS } from '../src/cli/commands';
+import { cliReferenceMarkdown } from '../src/cli/docs';
 import {
   type CommandSpec,
   defineCommand,
@@ -24,8 +25,8 @@ const ROOT = path.join(__dirname, '..', '..');
 /** Every command module, with its table. */
 async function commands(): Promise<{ name: string; module: any; spec: CommandSpec }[]> {
   return Promise.all(
-    Object.entries(DOCUMENTED_COMMANDS).map(async ([name, load]) => {
-      const module = await load();
+    Object.entries(COMMANDS).map(async ([name, entry]) => {
+      const module = await entry.load();
       return { name, module, spec: module.command };
     }),
   );
@@ -83,10 +84,10 @@ test('every command module with a table is documented, under its own name', asyn
     )
     .map((f) => f.replace(/\.ts$/, ''))
     .sort();
-  assert.deepEqual(withTable, Object.keys(DOCUMENTED_COMMANDS).sort());
+  assert.deepEqual(withTable, Object.keys(COMMANDS).sort());
   for (const { name, module, spec } of await commands()) {
     assert.equal(spec.name, name);
-    assert.equal(module.summary, spec.summary, `${name}: the summary main.ts lists is the table's`);
+    assert.ok(COMMANDS[name].summary.length > 0, `${name} has a one-line summary`);
   }
 });
 
@@ -163,7 +164,6 @@ test('bad values and unknown flags are usage errors that name the flag and echo 
   });
   const required = defineCommand({
     name: 't',
-    summary: 's',
     usage: '--out PATH',
     flags: { out: { type: 'string', metavar: 'PATH', required: true, help: 'h' } },
     positionals: { metavar: 'IMAGE', help: 'files', min: 1 },

@@ -9,7 +9,6 @@ import { defineCommand, parseCommandLine } from './flags';
 
 export const command = defineCommand({
   name: 'bench',
-  summary: 'measure speed side by side: onednn, tfjs cpu/wasm, onnxruntime, PyTorch',
   usage: '[--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N] [--threads N] [--width X]',
   description:
     "Times the default googlenet (10 classes) on every engine, one engine process after another: the median of the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine's time over onednn's (above 1: onednn is faster) and peak RSS. A peer that is not installed shows as missing.",
@@ -45,8 +44,6 @@ export const command = defineCommand({
   },
   epilog: 'INCEPTION_BENCH_PYTHON names the Python with torch (default /usr/bin/python3).',
 });
-
-export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);

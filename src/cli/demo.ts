@@ -29,7 +29,6 @@ const SAMPLE_PATH = path.relative(path.resolve(SAMPLE_DIR, '..', '..'), SAMPLE_D
 
 export const command = defineCommand({
   name: 'demo',
-  summary: 'a one-minute training run, then the shipped cifar10 model evaluated and predicting',
   usage: '[--out DIR] [--epochs N] [--width X] [--budget SECONDS]',
   description: `First a one-minute job: trains a narrow GoogLeNet (32x32 input) from scratch on ${SAMPLE_PATH}/train (400 CIFAR-10 images, 10 classes) with val/ for validation, within a time budget, and reports its validation accuracy; the model folder is replaced only when the demo succeeds. Then the shipped cifar10 model: evaluated on the embedded held-out images (data/cifar10-heldout, never trained on) and predicting a few of them next to their true labels; then where to go next.`,
   flags: {
@@ -47,8 +46,6 @@ export const command = defineCommand({
     budget: { type: 'positive', metavar: 'SECONDS', default: 60, help: 'caps the training time' },
   },
 });
-
-export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);

@@ -1,29 +1,11 @@
-import type { CommandSpec } from './flags';
+import { COMMANDS } from './commands';
 import { commandMarkdown } from './help';
-
-/**
- * Every command whose flags docs/cli.md documents, in the order it lists them; each module exports its
- * `command` table (test/cli_flags.test.ts fails when a command module is missing here).
- */
-export const DOCUMENTED_COMMANDS: Record<string, () => Promise<{ command: CommandSpec<any> }>> = {
-  summary: () => import('./summary'),
-  plot: () => import('./plot'),
-  train: () => import('./train'),
-  evaluate: () => import('./evaluate'),
-  predict: () => import('./predict'),
-  export: () => import('./export'),
-  serve: () => import('./serve'),
-  report: () => import('./report'),
-  demo: () => import('./demo'),
-  bench: () => import('./bench'),
-};
 
 /** docs/cli.md: the reference of every command, generated from the same tables as --help. */
 export async function cliReferenceMarkdown(): Promise<string> {
-  const specs = await Promise.all(
-    Object.values(DOCUMENTED_COMMANDS).map(async (load) => (await load()).command),
-  );
-  const index = specs.map((s) => `- [\`inception ${s.name}\`](#inception-${s.name}): ${s.summary}`);
+  const specs = await Promise.all(Object.values(COMMANDS).map(async (c) => (await c.load()).command));
+  const summaryOf = (name: string) => COMMANDS[name].summary;
+  const index = specs.map((s) => `- [\`inception ${s.name}\`](#inception-${s.name}): ${summaryOf(s.name)}`);
   return [
     '# Command-line reference',
     '',
@@ -34,7 +16,7 @@ export async function cliReferenceMarkdown(): Promise<string> {
     'one JSON document on stdout and nothing else there.',
     '',
     ...index,
-    ...specs.flatMap((s) => ['', commandMarkdown(s)]),
+    ...specs.flatMap((s) => ['', commandMarkdown(s, summaryOf(s.name))]),
     '',
   ].join('\n');
 }

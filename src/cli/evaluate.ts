@@ -4,7 +4,6 @@ import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
 export const command = defineCommand({
   name: 'evaluate',
-  summary: 'loss, top-1/top-5, per-class accuracy and confusion matrix of a model on an image folder',
   usage: '--model-dir DIR | --model NAME --data DIR [--batch-size N] [--skip-bad-files] [--json]',
   description:
     "Evaluates the model folder on DIR/<class>/<images>; the class folders must be the model's labels (labels.json). Images are resized and normalised as preprocessing.json says. Prints loss, top-1 and top-5 accuracy, a per-class table and the confusion matrix (rows: true class, columns: predicted).",
@@ -31,8 +30,6 @@ export const command = defineCommand({
     json: { type: 'boolean', help: 'print the report as one JSON document' },
   },
 });
-
-export const summary = command.summary;
 
 /** The report as a table for people. */
 export function formatEvaluation(r: EvaluationReport): string {

@@ -10,7 +10,6 @@ const FORMATS = ['onnx', 'tfjs'] as const;
 
 export const command = defineCommand({
   name: 'export',
-  summary: 'export a model folder to ONNX or to a tfjs web model',
   usage: `--model-dir DIR | --model NAME --format ${FORMATS.join('|')} [--float16] --out PATH`,
   flags: {
     ...MODEL_DIR_FLAGS,
@@ -35,8 +34,6 @@ export const command = defineCommand({
     },
   },
 });
-
-export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);

@@ -4,17 +4,16 @@
  * from it. A command module declares
  *
  *   export const command = defineCommand({
- *     name: 'doctor', summary: 'what the engine is and why', usage: '[--json]',
+ *     name: 'doctor', usage: '[--json]',
  *     flags: { json: { type: 'boolean', help: 'print one JSON document' } },
  *   });
- *   export const summary = command.summary;
  *   export async function run(argv: string[]) {
  *     const cmd = parseCommandLine(command, argv); // null after printing --help
  *     if (!cmd) return 0;
  *     cmd.values.json; // boolean, typed from the table
  *   }
  *
- * and is listed in DOCUMENTED_COMMANDS (src/cli/docs.ts); `npm run docs:cli` then rewrites docs/cli.md.
+ * and is listed, with its one-line summary, in COMMANDS (src/cli/commands.ts); `npm run docs:cli` then rewrites docs/cli.md.
  * A default the library also applies is imported from the library (TRAIN_DEFAULTS, SERVE_DEFAULTS...),
  * never written again here.
  */
@@ -61,8 +60,6 @@ export type FlagTable = Record<string, FlagSpec>;
 /** A command: what `--help` prints and docs/cli.md shows, and the table its parser checks argv against. */
 export interface CommandSpec<F extends FlagTable = FlagTable> {
   name: string;
-  /** One line, for `inception --help`. */
-  summary: string;
   /** The synopsis after `inception NAME `, one line (help wraps it), metavars not defaults (those are in the table). */
   usage: string;
   /** Paragraphs printed before the flags. */

@@ -165,8 +165,8 @@ function cell(text: string): string {
 }
 
 /** One command's section of docs/cli.md: synopsis, description, a table of flags per group, epilog. */
-export function commandMarkdown(spec: CommandSpec): string {
-  const sentence = spec.summary[0].toUpperCase() + spec.summary.slice(1);
+export function commandMarkdown(spec: CommandSpec, summary: string): string {
+  const sentence = summary[0].toUpperCase() + summary.slice(1);
   const out = [`## inception ${spec.name}`, '', `${markdownText(sentence)}.`];
   out.push('', '```', formatUsage(spec, ''), '```');
   const prose = (text: string) =>

@@ -9,7 +9,6 @@ import { googlenetArgsFromFlags, MODEL_FLAGS } from './model_flags';
 
 export const command = defineCommand({
   name: 'plot',
-  summary: 'draw a network as an SVG or PNG graph (like Keras plot_model)',
   usage:
     '[--model NAME] [--input-shape H,W,C | --input-size N] [--classes N] [--width X] --out FILE.svg|FILE.png [--json]',
   description:
@@ -25,8 +24,6 @@ export const command = defineCommand({
     json: { type: 'boolean', help: 'print {"out", "format", "layers", "bytes"} as one JSON document' },
   },
 });
-
-export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);

@@ -6,7 +6,6 @@ import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
 export const command = defineCommand({
   name: 'predict',
-  summary: 'top-k labels with probabilities for image files',
   usage: '--model-dir DIR | --model NAME [--top K] [--json] IMAGE...',
   description:
     "Classifies each JPEG or PNG image (any size; resized and normalised as the model folder's preprocessing.json says) and prints its K most probable labels with probabilities.",
@@ -17,8 +16,6 @@ export const command = defineCommand({
   },
   positionals: { metavar: 'IMAGE', help: 'JPEG or PNG files', min: 1 },
 });
-
-export const summary = command.summary;
 
 /** Predictions as lines for people. */
 export function formatPredictions(results: ImagePrediction[]): string {

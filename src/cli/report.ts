@@ -10,7 +10,6 @@ import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
 export const command = defineCommand({
   name: 'report',
-  summary: 'write a self-contained HTML report (curves, confusion matrix, samples)',
   usage: '--model-dir DIR | --model NAME [--data DIR] [--out FILE] [--samples-per-class N]',
   description:
     "Writes one HTML file: training curves from DIR/history.json or history.csv, and with --data (an image folder with the model's classes) the confusion matrix, per-class accuracy and a grid of sample predictions marked right or wrong.",
@@ -38,8 +37,6 @@ export const command = defineCommand({
     },
   },
 });
-
-export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);

@@ -7,7 +7,6 @@ const MIB = 1024 * 1024;
 
 export const command = defineCommand({
   name: 'serve',
-  summary: 'serve a model folder over HTTP (predict API, browser page, report)',
   usage: '--model-dir DIR | --model NAME [--port N] [--host ADDRESS] [--max-batch N] [--max-body-mb N]',
   description: `  POST /v1/predict[?top=K]  body image/jpeg or image/png, or multipart/form-data with one or more files
   GET  /v1/model            name, labels, input shape, parameter count
@@ -46,8 +45,6 @@ export const command = defineCommand({
   },
   epilog: 'SIGTERM/SIGINT finish the requests in flight, then exit 0.',
 });
-
-export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);

@@ -5,7 +5,6 @@ import { googlenetArgsFromFlags, MODEL_FLAGS } from './model_flags';
 
 export const command = defineCommand({
   name: 'summary',
-  summary: 'print the Keras model summary of a network',
   usage: '[--model NAME] [--input-shape H,W,C | --input-size N] [--classes N] [--width X] [--json]',
   description:
     'Prints the Keras functional-model summary (Layer (type) | Output Shape | Param # | Connected to) and the parameter totals.',
@@ -14,8 +13,6 @@ export const command = defineCommand({
     json: { type: 'boolean', help: 'print the same as one JSON document' },
   },
 });
-
-export const summary = command.summary;
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);

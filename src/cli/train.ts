@@ -15,7 +15,6 @@ import { interruptible, trainingReport } from './training_output';
 
 export const command = defineCommand({
   name: 'train',
-  summary: 'train a network on an image folder (Keras callbacks, checkpoints, --resume)',
   usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--out DIR] [--resume] [--json] [callback flags]`,
   description:
     "Trains on DIR/<class>/<images> (JPEG/PNG, any size, resized to the input). Images are normalised per channel with the training set's mean and std (saved in preprocessing.json); training batches are shuffled and augmented (random horizontal flip, 4-pixel reflect pad + random crop) unless --no-augment.",
@@ -175,8 +174,6 @@ export const command = defineCommand({
   epilog:
     'The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json, history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the current step, writes checkpoints/last and exits 130; continue with --resume. A failed or interrupted run leaves an earlier model in --out untouched.',
 });
-
-export const summary = command.summary;
 
 /** Flags a resumed run takes from the command line; the others come from the checkpoint. */
 const RESUME_FLAGS = ['out', 'resume', 'epochs', 'json'];
