@@ -1,3 +1,4 @@
+import { MAX_SEED } from '../random';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../training/optimizers';
 import { ProgressBar } from '../training/progress_bar';
 import { type TrainClassifierOptions, trainImageClassifier } from '../training/train_classifier';
@@ -20,8 +21,9 @@ data:
   --val-data DIR                validation image folder with the same class folders
   --val-split F                 hold out this fraction of --data per class for validation (default 0.1; 0: none)
   --skip-bad-files              skip undecodable images with a warning instead of stopping
-  --seed N                      seeds the split, shuffling, augmentation (default 0;
-                                weight initialisation is not seeded)
+  --seed N                      seeds everything random: the split, shuffling, augmentation, initial
+                                weights and dropout (default 0); the same seed, data and backend give
+                                byte-identical weights.bin and history
   --no-augment                  no flip/crop augmentation
 
 model:
@@ -57,6 +59,14 @@ The model folder gets model.json + weights.bin, labels.json, preprocessing.json,
 history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the
 current step, writes checkpoints/last and exits 130; continue with --resume. A failed or interrupted run leaves
 an earlier model in --out untouched.`;
+
+/** --seed: an integer in [0, MAX_SEED] (the builders' and the data pipeline's seeds are 32-bit). */
+function seedFlag(value: string | undefined): number {
+  const seed = intFlag('seed', value, 0, 0);
+  if (seed > MAX_SEED)
+    throw new UsageError(`--seed must be at most ${MAX_SEED}, got ${JSON.stringify(value)}`);
+  return seed;
+}
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const { values } = parse(argv, {
@@ -138,7 +148,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     batchSize: intFlag('batch-size', values['batch-size'] as string | undefined, 32),
     optimizer: optimizer as OptimizerName,
     learningRate: numberFlag('lr', values.lr as string | undefined, 1e-3),
-    seed: intFlag('seed', values.seed as string | undefined, 0, 0),
+    seed: seedFlag(values.seed as string | undefined),
     augmentation: values['no-augment'] ? false : undefined,
     monitor: values.monitor as string | undefined,
     lrSchedule,
