@@ -51,6 +51,15 @@ tf.serialization.registerClass(
   Dropout as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
 );
 
+/**
+ * Moves every seeded Dropout of `model` to position `step` of its mask stream. The training loop calls it
+ * with the global step number before each step, so a run resumed from a checkpoint draws the masks the
+ * uninterrupted run would have drawn (each layer is called once per step).
+ */
+export function setDropoutStep(model: tf.LayersModel, step: number): void {
+  for (const layer of model.layers) if (layer instanceof Dropout) layer.calls = step;
+}
+
 /** `tf.layers.dropout` with a fresh mask per training step when seeded (above). */
 export function dropout(args: DropoutLayerArgs): Dropout {
   return new Dropout(args);
