@@ -22,8 +22,8 @@ data:
   --val-split F                 hold out this fraction of --data per class for validation (default 0.1; 0: none)
   --skip-bad-files              skip undecodable images with a warning instead of stopping
   --seed N                      seeds everything random: the split, shuffling, augmentation, initial
-                                weights and dropout (default 0); the same seed, data and backend give
-                                byte-identical weights.bin and history
+                                weights and dropout (default 0); the same seed and data on one backend,
+                                machine and thread count give byte-identical weights.bin and history
   --no-augment                  no flip/crop augmentation
 
 model:

@@ -54,7 +54,7 @@ export interface TrainClassifierOptions {
   /**
    * Seeds everything random in a run: the validation split, the normalisation sample, shuffling,
    * augmentation, the initial weights (unless modelArgs.seed is given) and dropout. Default 0. With the same
-   * seed, data and backend, two runs write byte-identical weights and history.
+   * seed and data, on one backend, machine and thread count, two runs write byte-identical weights and history.
    */
   seed?: number;
   /** Training augmentation; false turns it off. Default: the data pipeline's defaultAugmentation (flip, pad 1/8 + crop). */
