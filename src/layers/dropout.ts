@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed } from '../random';
+import { registerLayerClass, tfjsLayerClass } from './tfjs_classes';
 
 export type DropoutLayerArgs = Parameters<typeof tf.layers.dropout>[0];
 type TfjsDropout = ReturnType<typeof tf.layers.dropout>;
@@ -12,11 +13,7 @@ interface DropoutState {
   invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): void;
 }
 
-/** tfjs's own class, from the serialization registry (tfjs exports only its factory). */
-const TfjsDropoutClass = tf.serialization.SerializationMap.getMap().classNameMap
-  .Dropout[0] as unknown as new (
-  args: DropoutLayerArgs,
-) => TfjsDropout;
+const TfjsDropoutClass = tfjsLayerClass<new (args: DropoutLayerArgs) => TfjsDropout>('Dropout');
 
 /**
  * tfjs's Dropout with Keras 3's meaning of `seed`: with a seed, each training call draws a new mask from a
@@ -46,10 +43,7 @@ export class Dropout extends TfjsDropoutClass {
     });
   }
 }
-// fromConfig is inherited (tfjs's static), which the constructor type above does not show.
-tf.serialization.registerClass(
-  Dropout as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
-);
+registerLayerClass(Dropout);
 
 /**
  * Moves every seeded Dropout of `model` to position `step` of its mask stream. The training loop calls it
