@@ -85,7 +85,7 @@ test('every command module with a table is documented, under its own name', asyn
     .map((f) => f.replace(/\.ts$/, ''))
     .sort();
   assert.deepEqual(withTable, Object.keys(COMMANDS).sort());
-  for (const { name, module, spec } of await commands()) {
+  for (const { name, spec } of await commands()) {
     assert.equal(spec.name, name);
     assert.ok(COMMANDS[name].summary.length > 0, `${name} has a one-line summary`);
   }

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { dropout } from '../layers/dropout';
 import { type ConvBlock, convRelu, type InceptionFilters, inceptionModule } from './inception_module';
+import { type LayerSeeds, layerSeeds } from './layer_seeds';
 
 /** Options shared by every builder of the family (Keras `applications` style). */
 export interface GoogLeNetArgs {
@@ -15,6 +17,12 @@ export interface GoogLeNetArgs {
   includeTop?: boolean;
   /** Activation of the head: 'softmax' (default) or 'linear' for logits. */
   classifierActivation?: 'softmax' | 'linear';
+  /**
+   * Seeds every random initialiser and dropout layer (an integer in [0, 2^32)): the same seed builds the same
+   * weights and, in training, draws the same dropout masks; each layer gets its own seed derived from it.
+   * Default: unseeded (tfjs's Math.random).
+   */
+  seed?: number;
 }
 
 /** Inception modules of GoogLeNet, Table 1 of Szegedy et al. 2014: [name, 1x1, 3x3red, 3x3, 5x5red, 5x5, poolproj]. */
@@ -63,6 +71,8 @@ export interface ResolvedArgs {
   widthMultiplier: number;
   includeTop: boolean;
   classifierActivation: 'softmax' | 'linear';
+  /** Where the builder's layers take their seeds from, in build order (unseeded without `seed`). */
+  seeds: LayerSeeds;
 }
 
 /** Validates builder options up front, echoing the bad value (Keras `applications` style). */
@@ -103,7 +113,8 @@ export function resolveArgs(builder: string, args: GoogLeNetArgs, minInput = MIN
       `${builder}: classifierActivation must be 'softmax' or 'linear', got ${JSON.stringify(classifierActivation)}`,
     );
   }
-  return { inputShape, numClasses, dropout, widthMultiplier, includeTop, classifierActivation };
+  const seeds = layerSeeds(builder, args.seed);
+  return { inputShape, numClasses, dropout, widthMultiplier, includeTop, classifierActivation, seeds };
 }
 
 /** A filter count scaled by the width multiplier: rounded, at least 1. */
@@ -136,9 +147,10 @@ export function inceptionStage(
   widthMultiplier: number,
   conv: ConvBlock = convRelu,
   onModule?: ModuleTap,
+  seeds?: LayerSeeds,
 ): tf.SymbolicTensor {
   for (const row of rows) {
-    x = inceptionModule(x, moduleFilters(row, widthMultiplier), row[0], conv);
+    x = inceptionModule(x, moduleFilters(row, widthMultiplier), row[0], conv, seeds);
     onModule?.(row[0], x);
   }
   return x;
@@ -154,14 +166,27 @@ export function maxPool2(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor 
 /** Dropout → dense classifier on pooled features: layers `${prefix}dropout` and `${prefix}output`. */
 export function dropoutDense(
   x: tf.SymbolicTensor,
-  a: Pick<ResolvedArgs, 'numClasses' | 'classifierActivation'>,
+  a: Pick<ResolvedArgs, 'numClasses' | 'classifierActivation' | 'seeds'>,
   rate: number,
   prefix = '',
 ): tf.SymbolicTensor {
-  x = tf.layers.dropout({ rate, name: `${prefix}dropout` }).apply(x) as tf.SymbolicTensor;
-  return tf.layers
-    .dense({ units: a.numClasses, activation: a.classifierActivation, name: `${prefix}output` })
-    .apply(x) as tf.SymbolicTensor;
+  x = dropout({ rate, name: `${prefix}dropout`, seed: a.seeds.next() }).apply(x) as tf.SymbolicTensor;
+  return denseLayer(a.seeds, {
+    units: a.numClasses,
+    activation: a.classifierActivation,
+    name: `${prefix}output`,
+  }).apply(x) as tf.SymbolicTensor;
+}
+
+/** `tf.layers.dense` with its (Glorot-uniform, tfjs's default) kernel initialiser seeded from `seeds`. */
+export function denseLayer(
+  seeds: LayerSeeds,
+  args: Parameters<typeof tf.layers.dense>[0],
+): ReturnType<typeof tf.layers.dense> {
+  return tf.layers.dense({
+    kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
+    ...args,
+  });
 }
 
 /** Global average pool → dropout → dense classifier, named as in the notebook. */
@@ -182,27 +207,29 @@ export interface BodyOptions {
   norm?: (x: tf.SymbolicTensor, name: string) => tf.SymbolicTensor;
   /** Sees each inception module's output. */
   onModule?: ModuleTap;
+  /** Seeds of the random initialisers, drawn in build order. Default: unseeded. */
+  seeds?: LayerSeeds;
 }
 
 /** The ImageNet-style GoogLeNet body: stride-2 stem, inception 3a-5b; 224x224 → 7x7x1024 at width 1. */
 export function googlenetBody(
   input: tf.SymbolicTensor,
   widthMultiplier: number,
-  { conv = convRelu, norm, onModule }: BodyOptions = {},
+  { conv = convRelu, norm, onModule, seeds }: BodyOptions = {},
 ): tf.SymbolicTensor {
   const w = (f: number) => scaleFilters(f, widthMultiplier);
-  let x = conv(input, w(64), 7, 'conv_1_7x7_2', 2); // 112x112x64
+  let x = conv(input, w(64), 7, 'conv_1_7x7_2', 2, seeds); // 112x112x64
   x = maxPool2(x, 'max_pool_1_3x3_2'); // 56x56x64
   if (norm) x = norm(x, 'lrn_1');
-  x = conv(x, w(64), 1, 'conv_2a_3x3_1'); // 56x56x64
-  x = conv(x, w(192), 3, 'conv_2b_3x3_1'); // 56x56x192
+  x = conv(x, w(64), 1, 'conv_2a_3x3_1', 1, seeds); // 56x56x64
+  x = conv(x, w(192), 3, 'conv_2b_3x3_1', 1, seeds); // 56x56x192
   if (norm) x = norm(x, 'lrn_2');
   x = maxPool2(x, 'max_pool_2_3x3_2'); // 28x28x192
-  x = inceptionStage(x, INCEPTION_TABLE['3'], widthMultiplier, conv, onModule); // 28x28x480
+  x = inceptionStage(x, INCEPTION_TABLE['3'], widthMultiplier, conv, onModule, seeds); // 28x28x480
   x = maxPool2(x, 'max_pool_3_3x3_2'); // 14x14x480
-  x = inceptionStage(x, INCEPTION_TABLE['4'], widthMultiplier, conv, onModule); // 14x14x832
+  x = inceptionStage(x, INCEPTION_TABLE['4'], widthMultiplier, conv, onModule, seeds); // 14x14x832
   x = maxPool2(x, 'max_pool_4_3x3_2'); // 7x7x832
-  return inceptionStage(x, INCEPTION_TABLE['5'], widthMultiplier, conv, onModule); // 7x7x1024
+  return inceptionStage(x, INCEPTION_TABLE['5'], widthMultiplier, conv, onModule, seeds); // 7x7x1024
 }
 
 /**
@@ -217,7 +244,7 @@ export function googlenetBody(
 export function googlenet(args: GoogLeNetArgs = {}): tf.LayersModel {
   const a = resolveArgs('googlenet', args);
   const input = tf.input({ shape: a.inputShape, name: 'input' }); // 224x224x3
-  const x = googlenetBody(input, a.widthMultiplier); // 7x7x1024
+  const x = googlenetBody(input, a.widthMultiplier, { seeds: a.seeds }); // 7x7x1024
   const output = classifierHead(x, a); // 1024 → numClasses
   return tf.model({ inputs: input, outputs: output, name: 'googlenet' });
 }
