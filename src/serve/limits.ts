@@ -1,0 +1,63 @@
+import * as os from 'node:os';
+
+/** What one request, and the server as a whole, may cost. Every field has a default (resolveLimits). */
+export interface ServeLimits {
+  /** Most images in one request (multipart files, v2 batch rows, TF Serving instances). */
+  maxImages: number;
+  /**
+   * Most pixels one request's images may hold, summed over the images as their headers declare them
+   * (width x height, checked before any pixel is decoded).
+   */
+  maxPixels: number;
+  /** Images decoded at the same time, over all requests (each decode holds one libuv thread). */
+  decodeConcurrency: number;
+  /** Images waiting for a decode slot or an inference batch; past it requests get 503 + Retry-After. */
+  maxQueue: number;
+  /** Open connections; past it Node closes new sockets at once. */
+  maxConnections: number;
+  /** Time to receive a whole request, headers and body. */
+  requestTimeoutMs: number;
+  /** Time to receive the headers of a request. */
+  headersTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs: number;
+}
+
+/** Never below one phone photo (4000x4000), however small the model's input. */
+const MIN_PIXELS_PER_REQUEST = 16_000_000;
+/** Per image of a full request: room for photos much larger than the input, not for 16000x16000 bombs. */
+const PIXELS_PER_IMAGE_PER_INPUT = 64;
+
+/**
+ * The limits in effect: `given` where set, else defaults sized for an input of `inputShape` (the pixel
+ * budget grows with the model's input, so a 224x224 model accepts more pixels than a 32x32 one).
+ */
+export function resolveLimits(
+  given: Partial<ServeLimits>,
+  inputShape: readonly [number, number, number],
+): ServeLimits {
+  const maxImages = given.maxImages ?? 32;
+  const inputPixels = inputShape[0] * inputShape[1];
+  const limits: ServeLimits = {
+    maxImages,
+    maxPixels:
+      given.maxPixels ??
+      Math.max(MIN_PIXELS_PER_REQUEST, maxImages * PIXELS_PER_IMAGE_PER_INPUT * inputPixels),
+    // Leaves libuv threads (4 by default) for file and DNS work even when every decode slot is busy.
+    decodeConcurrency: given.decodeConcurrency ?? Math.max(1, Math.min(3, os.availableParallelism())),
+    maxQueue: given.maxQueue ?? 256,
+    maxConnections: given.maxConnections ?? 256,
+    requestTimeoutMs: given.requestTimeoutMs ?? 30_000,
+    headersTimeoutMs: given.headersTimeoutMs ?? 10_000,
+    keepAliveTimeoutMs: given.keepAliveTimeoutMs ?? 5_000,
+  };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!(Number.isInteger(value) && value >= 1))
+      throw new Error(`serve limit ${key} must be an integer >= 1, got ${value}`);
+  }
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs)
+    throw new Error(
+      `serve limit headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed requestTimeoutMs (${limits.requestTimeoutMs})`,
+    );
+  return limits;
+}
