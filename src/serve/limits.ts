@@ -48,7 +48,7 @@ export function resolveLimits(
     maxQueue: given.maxQueue ?? 256,
     maxConnections: given.maxConnections ?? 256,
     requestTimeoutMs: given.requestTimeoutMs ?? 30_000,
-    headersTimeoutMs: given.headersTimeoutMs ?? 10_000,
+    headersTimeoutMs: given.headersTimeoutMs ?? Math.min(10_000, given.requestTimeoutMs ?? 30_000),
     keepAliveTimeoutMs: given.keepAliveTimeoutMs ?? 5_000,
   };
   for (const [key, value] of Object.entries(limits)) {

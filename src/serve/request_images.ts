@@ -128,13 +128,16 @@ export async function readRequestImages(
   return { images: [{ name: 'body', bytes }], multipart };
 }
 
+const JSON_TYPES = ['application/json', '', 'application/x-www-form-urlencoded', 'text/plain'];
+
 /**
- * The JSON body of a v2 or TF Serving request (Content-Type application/json, or none as curl -d sends
- * form-urlencoded by default and many clients send nothing). Throws 415, 413 past `limit`, 400 on bad JSON.
+ * The JSON body of a v2 or TF Serving request. Besides application/json it takes the types clients put on
+ * JSON without being asked (none, curl -d's form-urlencoded, fetch's text/plain). Throws 415, 413 past
+ * `limit`, 400 on bad JSON.
  */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = mediaType(req);
-  if (type !== 'application/json' && type !== '' && type !== 'application/x-www-form-urlencoded') {
+  if (!JSON_TYPES.includes(type)) {
     throw new HttpError(
       415,
       'unsupported_media_type',
