@@ -150,13 +150,21 @@ test('v2 errors are {"error": "..."} with 400/404/405', async () => {
     [
       {
         inputs: [
-          { name: 'input', shape: [1, 32, 32, 3], datatype: 'FP32', data: [...new Array(3071).fill(0), 'NaN'] },
+          {
+            name: 'input',
+            shape: [1, 32, 32, 3],
+            datatype: 'FP32',
+            data: [...new Array(3071).fill(0), 'NaN'],
+          },
         ],
       },
       /element 3071 is "NaN", not a finite number/,
     ],
     [{ inputs: [{ name: 'input', shape: [1], datatype: 'INT8', data: [1] }] }, /datatype "INT8"/],
-    [{ inputs: [{ name: 'input', shape: [1], datatype: 'BYTES', data: ['bm90IGFuIGltYWdl'] }] }, /input\[0\]/],
+    [
+      { inputs: [{ name: 'input', shape: [1], datatype: 'BYTES', data: ['bm90IGFuIGltYWdl'] }] },
+      /input\[0\]/,
+    ],
     [
       {
         inputs: [{ name: 'input', shape: [1], datatype: 'BYTES', data: ['AA=='] }],

@@ -22,7 +22,7 @@ const HELP = `usage: inception serve --model-dir DIR | --model cifar10 [--port 8
   --max-body-mb N          largest request body, MiB (10)
   --max-images N           most images per request (32)
   --max-megapixels X       most pixels per request, summed over its images' headers (default from the input size)
-  --decode-threads N       images decoded at once over all requests (min(3, cores))
+  --decode-threads N       images decoded at once over all requests per lane, small and large images (min(2, cores))
   --max-queue N            images waiting for decode or inference before 503 + Retry-After (256)
   --max-connections N      open connections (256)
   --request-timeout-s X    time to receive a whole request (30);  --headers-timeout-s X  its headers (10)

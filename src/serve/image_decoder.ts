@@ -17,20 +17,36 @@ async function headerSize(img: UploadedImage): Promise<{ width: number; height: 
   }
 }
 
+/** Images up to this many pixels (or 16 model inputs, if more) decode in the small-image lane. */
+const SMALL_IMAGE_PIXELS = 1_000_000;
+
 /**
  * Turns the uploaded images of one request into model inputs within the request's budget: the count and
- * the header-declared pixels are checked before any pixel is decoded, then decodes run in a FairPool shared
- * by all requests (bounded concurrency, round-robin between requests).
+ * the header-declared pixels are checked before any pixel is decoded, then decodes run in FairPools shared
+ * by all requests (bounded concurrency, round-robin between requests). Small images (and header reads)
+ * have a lane of their own, so an ordinary upload never waits behind a large one being decoded.
  */
 export class ImageDecoder {
-  readonly pool: FairPool;
+  /** Decodes of images over the small-image size. */
+  readonly large: FairPool;
+  /** Header reads and decodes of small images. */
+  readonly small: FairPool;
+  private readonly smallPixels: number;
 
   constructor(
     private readonly preprocessing: Preprocessing,
     private readonly limits: ServeLimits,
     private readonly onDecodeFailure: () => void = () => {},
   ) {
-    this.pool = new FairPool(limits.decodeConcurrency);
+    this.large = new FairPool(limits.decodeConcurrency);
+    this.small = new FairPool(limits.decodeConcurrency);
+    const [h, w] = preprocessing.inputShape;
+    this.smallPixels = Math.max(SMALL_IMAGE_PIXELS, 16 * h * w);
+  }
+
+  /** Images waiting for a decode slot. */
+  get waiting(): number {
+    return this.large.waiting + this.small.waiting;
   }
 
   /** Throws 413 when a request holds more than maxImages images. */
@@ -43,9 +59,8 @@ export class ImageDecoder {
       );
   }
 
-  /** Throws 413 when the images' headers declare more than maxPixels pixels in all. */
-  async checkPixels(images: UploadedImage[]): Promise<void> {
-    const sizes = await Promise.all(images.map(headerSize));
+  /** Throws 413 when the sizes declared by the headers add up to more than maxPixels. */
+  private checkPixels(images: UploadedImage[], sizes: { width: number; height: number }[]): void {
     let total = 0;
     let largest = 0;
     sizes.forEach(({ width, height }, i) => {
@@ -65,28 +80,31 @@ export class ImageDecoder {
   /** Checks the budget, then decodes every image (in order) to normalised HWC floats. */
   async decode(images: UploadedImage[]): Promise<Float32Array[]> {
     this.checkCount(images.length);
-    try {
-      await this.checkPixels(images);
-    } catch (e) {
-      if ((e as HttpError).code === 'bad_image') this.onDecodeFailure();
-      throw e;
-    }
     const owner = {};
     try {
+      const sizes = await Promise.all(
+        images.map((img) => this.small.run(owner, () => headerSize(img))),
+      ).catch((e: unknown) => {
+        if ((e as HttpError).code === 'bad_image') this.onDecodeFailure();
+        throw e;
+      });
+      this.checkPixels(images, sizes);
       return await Promise.all(
-        images.map((img) =>
-          this.pool.run(owner, () =>
+        images.map((img, i) => {
+          const pool = sizes[i].width * sizes[i].height <= this.smallPixels ? this.small : this.large;
+          return pool.run(owner, () =>
             decodeImage(img.bytes, this.preprocessing, { name: img.name }).catch((e: unknown) => {
               if (!(e instanceof ImageDecodeError)) throw e;
               this.onDecodeFailure();
               throw new HttpError(400, 'bad_image', e.message);
             }),
-          ),
-        ),
+          );
+        }),
       );
     } finally {
       // One bad image fails the request: its other images need not wait for a slot.
-      this.pool.cancel(owner);
+      this.small.cancel(owner);
+      this.large.cancel(owner);
     }
   }
 }

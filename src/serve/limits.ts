@@ -9,7 +9,10 @@ export interface ServeLimits {
    * (width x height, checked before any pixel is decoded).
    */
   maxPixels: number;
-  /** Images decoded at the same time, over all requests (each decode holds one libuv thread). */
+  /**
+   * Images decoded at the same time over all requests, in each of the two lanes (small images and header
+   * reads; large images). Each decode holds one libuv thread (4 by default).
+   */
   decodeConcurrency: number;
   /** Images waiting for a decode slot or an inference batch; past it requests get 503 + Retry-After. */
   maxQueue: number;
@@ -43,8 +46,8 @@ export function resolveLimits(
     maxPixels:
       given.maxPixels ??
       Math.max(MIN_PIXELS_PER_REQUEST, maxImages * PIXELS_PER_IMAGE_PER_INPUT * inputPixels),
-    // Leaves libuv threads (4 by default) for file and DNS work even when every decode slot is busy.
-    decodeConcurrency: given.decodeConcurrency ?? Math.max(1, Math.min(3, os.availableParallelism())),
+    // Two lanes of 2 fill libuv's 4 threads; more would only queue there, out of the pools' fair order.
+    decodeConcurrency: given.decodeConcurrency ?? Math.max(1, Math.min(2, os.availableParallelism())),
     maxQueue: given.maxQueue ?? 256,
     maxConnections: given.maxConnections ?? 256,
     requestTimeoutMs: given.requestTimeoutMs ?? 30_000,

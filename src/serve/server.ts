@@ -136,7 +136,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   let decoder: ImageDecoder | undefined;
   const metrics = new ServeMetrics(
     {
-      decodeWaiting: () => decoder?.pool.waiting ?? 0,
+      decodeWaiting: () => decoder?.waiting ?? 0,
       inferenceQueued: () => batcher?.queued ?? 0,
       inFlight: () => inFlight,
     },
@@ -164,8 +164,9 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     maxBodyBytes: maxBody,
     decoder,
     admit(count) {
-      const waiting = (decoder?.pool.waiting ?? 0) + queue.queued;
-      if (waiting + count <= limits.maxQueue) return;
+      const waiting = (decoder?.waiting ?? 0) + queue.queued;
+      // An empty queue takes any request (maxImages bounds it), so a maxQueue below maxImages cannot lock out big ones.
+      if (waiting === 0 || waiting + count <= limits.maxQueue) return;
       const seconds = Math.max(1, Math.ceil(((waiting + count) * queue.msPerInput) / 1000));
       throw new HttpError(
         503,
@@ -258,7 +259,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
           status: draining ? 'draining' : 'ok',
           uptimeSeconds: (Date.now() - started) / 1000,
           queued: queue.queued,
-          decodeWaiting: ctx.decoder.pool.waiting,
+          decodeWaiting: ctx.decoder.waiting,
           busy: queue.busy,
           batches: queue.batches,
           batchSize: queue.batchSize(),

@@ -27,7 +27,8 @@ const bad = (message: string) => new HttpError(400, 'bad_request', message);
 
 /** The template of a v2 path for metrics labels (bounded cardinality), or undefined for other paths. */
 export function v2RouteLabel(pathname: string): string | undefined {
-  if (pathname === '/v2' || pathname === '/v2/health/live' || pathname === '/v2/health/ready') return pathname;
+  if (pathname === '/v2' || pathname === '/v2/health/live' || pathname === '/v2/health/ready')
+    return pathname;
   const m = MODEL_PATH.exec(pathname);
   if (!m) return undefined;
   return `/v2/models/{name}${m[2] ? '/versions/{version}' : ''}${m[3] ? `/${m[3]}` : ''}`;
@@ -169,9 +170,17 @@ export async function handleV2(
   if (!m) return false;
   const name = decodeURIComponent(m[1]);
   if (name !== ctx.name)
-    throw new HttpError(404, 'unknown_model', `unknown model ${JSON.stringify(name)}: this server serves "${ctx.name}"`);
+    throw new HttpError(
+      404,
+      'unknown_model',
+      `unknown model ${JSON.stringify(name)}: this server serves "${ctx.name}"`,
+    );
   if (m[2] !== undefined && m[2] !== VERSION)
-    throw new HttpError(404, 'unknown_version', `model "${ctx.name}" has no version ${JSON.stringify(m[2])}, only "${VERSION}"`);
+    throw new HttpError(
+      404,
+      'unknown_version',
+      `model "${ctx.name}" has no version ${JSON.stringify(m[2])}, only "${VERSION}"`,
+    );
   if (m[3] === 'infer') {
     requireMethod(req, pathname, 'POST');
     await infer(req, res, ctx);
