@@ -166,11 +166,14 @@ export async function runServeLoad(options: ServeLoadOptions = {}): Promise<Serv
     };
     const results: ServeLoadResult[] = [];
     for (const connections of options.connections ?? [8]) {
-      log(`serve ${size}x${size}: ${url}, ${connections} clients, warm-up ${Math.ceil(amount / 4)} requests`);
-      await cannon(url, body, connections, Math.ceil(amount / 4), maxSeconds);
+      // autocannon needs at least one request per connection.
+      const warmup = Math.max(connections, Math.ceil(amount / 4));
+      const measured = Math.max(connections, amount);
+      log(`serve ${size}x${size}: ${url}, ${connections} clients, warm-up ${warmup} requests`);
+      await cannon(url, body, connections, warmup, maxSeconds);
       const rssBeforeMiB = await rssMiB(child.pid!);
-      log(`serve ${size}x${size}: measuring ${amount} requests over ${connections} connections`);
-      const round = cannon(url, body, connections, amount, maxSeconds);
+      log(`serve ${size}x${size}: measuring ${measured} requests over ${connections} connections`);
+      const round = cannon(url, body, connections, measured, maxSeconds);
       const healthz = (await pollHealthz(url, round)).sort((a, b) => a - b);
       const result = await round;
       const rssAfterMiB = await rssMiB(child.pid!);

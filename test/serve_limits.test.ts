@@ -294,3 +294,26 @@ test('load: ordinary requests keep their latency while pixel bombs, heavy upload
   // The issue saw 15 s; generous for a shared 2-core CI machine.
   assert.ok(p99 < 1500, `ordinary p99 ${p99} ms`);
 });
+
+test('connections past --max-connections are closed at once', async (t) => {
+  const { url } = await serve(t, { limits: { maxConnections: 2 } });
+  const { port } = new URL(url);
+  const connect = () =>
+    new Promise<net.Socket>((resolve) => {
+      const s = net.connect(Number(port), '127.0.0.1', () => resolve(s));
+      s.on('error', () => {});
+    });
+  const held = [await connect(), await connect()];
+  // Node counts a connection once the server has accepted it.
+  await new Promise((r) => setTimeout(r, 100));
+  const third = await connect();
+  const closed = await new Promise<boolean>((resolve) => {
+    third.once('close', () => resolve(true));
+    setTimeout(() => resolve(false), 2000);
+  });
+  assert.ok(closed, 'the third connection was closed');
+  for (const s of held) assert.equal(s.destroyed, false);
+  for (const s of held) s.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await postJpeg(url)).status, 200, 'served again below the cap');
+});
