@@ -40,6 +40,22 @@ export const INCEPTION_TABLE: Record<'3' | '4' | '5', ModuleRow[]> = {
 /** Stride-2 stages between input and the global pool: the input must survive five halvings. */
 export const MIN_INPUT_SIZE = 32;
 
+/**
+ * The builders' defaults for what the notebook's `googlenet(in_shape=(224,224,3), n_classes=10)` sets.
+ * Frozen: callers copy the shape (`[...inputShape]`) rather than share it.
+ */
+export const GOOGLENET_DEFAULTS = Object.freeze({
+  inputShape: Object.freeze([224, 224, 3] as const),
+  numClasses: 10,
+  dropout: 0.5,
+  widthMultiplier: 1,
+});
+
+/** A fresh copy of the default input shape. */
+export function defaultInputShape(): [number, number, number] {
+  return [...GOOGLENET_DEFAULTS.inputShape];
+}
+
 export interface ResolvedArgs {
   inputShape: [number, number, number];
   numClasses: number;
@@ -51,10 +67,10 @@ export interface ResolvedArgs {
 
 /** Validates builder options up front, echoing the bad value (Keras `applications` style). */
 export function resolveArgs(builder: string, args: GoogLeNetArgs, minInput = MIN_INPUT_SIZE): ResolvedArgs {
-  const inputShape = args.inputShape ?? [224, 224, 3];
-  const numClasses = args.numClasses ?? 10;
-  const dropout = args.dropout ?? 0.5;
-  const widthMultiplier = args.widthMultiplier ?? 1;
+  const inputShape = args.inputShape ?? defaultInputShape();
+  const numClasses = args.numClasses ?? GOOGLENET_DEFAULTS.numClasses;
+  const dropout = args.dropout ?? GOOGLENET_DEFAULTS.dropout;
+  const widthMultiplier = args.widthMultiplier ?? GOOGLENET_DEFAULTS.widthMultiplier;
   const includeTop = args.includeTop ?? true;
   const classifierActivation = args.classifierActivation ?? 'softmax';
   if (

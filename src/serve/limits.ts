@@ -20,7 +20,7 @@ export interface ServeLimits {
   maxConnections: number;
   /** Time to receive a whole request, headers and body. */
   requestTimeoutMs: number;
-  /** Time to receive the headers of a request. */
+  /** Time to receive the headers of a request (at most requestTimeoutMs). */
   headersTimeoutMs: number;
   /** How long an idle keep-alive connection stays open. */
   keepAliveTimeoutMs: number;
@@ -31,6 +31,27 @@ const MIN_PIXELS_PER_REQUEST = 16_000_000;
 /** Per image of a full request: room for photos much larger than the input, not for 16000x16000 bombs. */
 const PIXELS_PER_IMAGE_PER_INPUT = 64;
 
+/** The defaults that do not depend on the model or the machine (resolveLimits sizes the others). */
+export const LIMIT_DEFAULTS = {
+  maxImages: 32,
+  maxQueue: 256,
+  maxConnections: 256,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+/** The default pixel budget of a request for a model input of `inputShape`. */
+export function defaultMaxPixels(maxImages: number, inputShape: readonly [number, number, number]): number {
+  return Math.max(
+    MIN_PIXELS_PER_REQUEST,
+    maxImages * PIXELS_PER_IMAGE_PER_INPUT * inputShape[0] * inputShape[1],
+  );
+}
+
+/** Two lanes of 2 fill libuv's 4 threads; more would only queue there, out of the pools' fair order. */
+export const defaultDecodeConcurrency = () => Math.max(1, Math.min(2, os.availableParallelism()));
+
 /**
  * The limits in effect: `given` where set, else defaults sized for an input of `inputShape` (the pixel
  * budget grows with the model's input, so a 224x224 model accepts more pixels than a 32x32 one).
@@ -39,28 +60,22 @@ export function resolveLimits(
   given: Partial<ServeLimits>,
   inputShape: readonly [number, number, number],
 ): ServeLimits {
-  const maxImages = given.maxImages ?? 32;
-  const inputPixels = inputShape[0] * inputShape[1];
+  const maxImages = given.maxImages ?? LIMIT_DEFAULTS.maxImages;
+  const requestTimeoutMs = given.requestTimeoutMs ?? LIMIT_DEFAULTS.requestTimeoutMs;
   const limits: ServeLimits = {
     maxImages,
-    maxPixels:
-      given.maxPixels ??
-      Math.max(MIN_PIXELS_PER_REQUEST, maxImages * PIXELS_PER_IMAGE_PER_INPUT * inputPixels),
-    // Two lanes of 2 fill libuv's 4 threads; more would only queue there, out of the pools' fair order.
-    decodeConcurrency: given.decodeConcurrency ?? Math.max(1, Math.min(2, os.availableParallelism())),
-    maxQueue: given.maxQueue ?? 256,
-    maxConnections: given.maxConnections ?? 256,
-    requestTimeoutMs: given.requestTimeoutMs ?? 30_000,
-    headersTimeoutMs: given.headersTimeoutMs ?? Math.min(10_000, given.requestTimeoutMs ?? 30_000),
-    keepAliveTimeoutMs: given.keepAliveTimeoutMs ?? 5_000,
+    maxPixels: given.maxPixels ?? defaultMaxPixels(maxImages, inputShape),
+    decodeConcurrency: given.decodeConcurrency ?? defaultDecodeConcurrency(),
+    maxQueue: given.maxQueue ?? LIMIT_DEFAULTS.maxQueue,
+    maxConnections: given.maxConnections ?? LIMIT_DEFAULTS.maxConnections,
+    requestTimeoutMs,
+    // The headers are part of the request: their timeout never outlasts the whole request's.
+    headersTimeoutMs: Math.min(given.headersTimeoutMs ?? LIMIT_DEFAULTS.headersTimeoutMs, requestTimeoutMs),
+    keepAliveTimeoutMs: given.keepAliveTimeoutMs ?? LIMIT_DEFAULTS.keepAliveTimeoutMs,
   };
   for (const [key, value] of Object.entries(limits)) {
     if (!(Number.isInteger(value) && value >= 1))
       throw new Error(`serve limit ${key} must be an integer >= 1, got ${value}`);
   }
-  if (limits.headersTimeoutMs > limits.requestTimeoutMs)
-    throw new Error(
-      `serve limit headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed requestTimeoutMs (${limits.requestTimeoutMs})`,
-    );
   return limits;
 }

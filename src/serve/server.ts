@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { tfjsExportFiles } from '../export/tfjs';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
-import { topK } from '../models/top_k';
+import { DEFAULT_TOP_K, topK } from '../models/top_k';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
 import { applyCors, BEARER_CHALLENGE, bearerCheck } from './access';
@@ -66,7 +66,16 @@ export interface InferenceServer {
   readonly inFlight: number;
 }
 
-const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+/** What createInferenceServer (and so `inception serve`) uses for an option it is not given. */
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxBatch: 8,
+  batchDelayMs: 2,
+  targetBatchMs: 100,
+  defaultTop: DEFAULT_TOP_K,
+};
 /** How often Node checks request and headers timeouts (its default, 30 s, lets slow clients overstay). */
 const TIMEOUT_CHECK_MS = 1000;
 
@@ -124,9 +133,9 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     options.name ?? (options.modelDir ? path.basename(path.resolve(options.modelDir)) : model.name);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
     throw new Error(`model name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-'`);
-  const host = options.host ?? '127.0.0.1';
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const defaultTop = options.defaultTop ?? 5;
+  const host = options.host ?? SERVE_DEFAULTS.host;
+  const maxBody = options.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes;
+  const defaultTop = options.defaultTop ?? SERVE_DEFAULTS.defaultTop;
   const limits = resolveLimits(options.limits ?? {}, info.preprocessing.inputShape);
   const authorize = bearerCheck(options.apiKey);
 
@@ -151,9 +160,9 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       metrics.observeBatch(inputs.length, (performance.now() - t0) / 1000);
       return out;
     },
-    options.maxBatch ?? 8,
-    options.batchDelayMs ?? 2,
-    options.targetBatchMs ?? 100,
+    options.maxBatch ?? SERVE_DEFAULTS.maxBatch,
+    options.batchDelayMs ?? SERVE_DEFAULTS.batchDelayMs,
+    options.targetBatchMs ?? SERVE_DEFAULTS.targetBatchMs,
   );
   const queue = batcher;
   const started = Date.now();
@@ -363,7 +372,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     listen: () =>
       new Promise<string>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(options.port ?? 8080, host, () => {
+        server.listen(options.port ?? SERVE_DEFAULTS.port, host, () => {
           server.off('error', reject);
           const addr = server.address() as AddressInfo;
           const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -4,6 +4,9 @@ import { ImageFolderDataset } from '../data/image_folder';
 import type { BadFilePolicy } from '../data/types';
 import { loadModelFolder } from '../io/model_folder';
 
+/** What evaluateModelFolder (and so `inception evaluate`) uses for an option it is not given. */
+export const EVALUATE_DEFAULTS = { batchSize: 32 };
+
 export interface ClassReport {
   label: string;
   images: number;
@@ -73,7 +76,7 @@ export async function evaluateModelFolder(
     let images = 0;
     let skipped = 0;
     for await (const batch of batches(dataset, {
-      batchSize: options.batchSize ?? 32,
+      batchSize: options.batchSize ?? EVALUATE_DEFAULTS.batchSize,
       preprocessing: info.preprocessing,
       shuffle: false,
       augmentation: false,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImageTensor } from '../data/decode';
 import type { ModelInfo } from '../io/model_folder';
 
-import { type Prediction, topK } from '../models/top_k';
+import { DEFAULT_TOP_K, type Prediction, topK } from '../models/top_k';
 
 /** One class of a prediction: label, output index and probability. */
 export type LabelProbability = Prediction;
@@ -21,7 +21,7 @@ export async function predictImages(
   model: tf.LayersModel,
   info: ModelInfo,
   files: string[],
-  k = 5,
+  k = DEFAULT_TOP_K,
 ): Promise<ImagePrediction[]> {
   if (!(Number.isInteger(k) && k >= 1))
     throw new Error(`top k must be an integer >= 1, got ${JSON.stringify(k)}`);

@@ -7,7 +7,8 @@ import type { Augmentation, BadFilePolicy } from '../data/types';
 import { writeFileAtomic } from '../io/atomic';
 import { folderLoader, type ModelInfo, type Preprocessing, saveModelFolder } from '../io/model_folder';
 import type { GoogLeNetArgs } from '../models/googlenet';
-import { buildModel } from '../models/registry';
+import { defaultInputShape } from '../models/googlenet';
+import { buildModel, DEFAULT_MODEL } from '../models/registry';
 import type { Callback, Printer } from './callback';
 import {
   disposeCheckpointState,
@@ -34,6 +35,24 @@ export const BEST_CHECKPOINT = path.join(CHECKPOINTS_DIR, 'best');
 export const HISTORY_CSV = 'history.csv';
 export const HISTORY_JSON = 'history.json';
 export const CURVES_SVG = 'training-curves.svg';
+
+/** The learning-rate schedules trainImageClassifier offers. */
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
+/** What trainImageClassifier (and so `inception train`) uses for an option it is not given. */
+export const TRAIN_DEFAULTS = {
+  valSplit: 0.1,
+  model: DEFAULT_MODEL,
+  epochs: 10,
+  batchSize: 32,
+  optimizer: 'adam' as OptimizerName,
+  learningRate: 1e-3,
+  seed: 0,
+  lrSchedule: 'constant' as LrSchedule,
+  warmupEpochs: 1,
+  keep: 'best' as 'best' | 'last',
+};
 
 /** Everything `inception train` can be told; saved in checkpoints so `--resume` needs only the folder. */
 export interface TrainClassifierOptions {
@@ -66,7 +85,7 @@ export interface TrainClassifierOptions {
    * 'cosine' (per step: linear warm-up over `warmupEpochs` to `learningRate`, then cosine decay to 0 at the
    * last step; ReduceLROnPlateau must then be off).
    */
-  lrSchedule?: 'constant' | 'cosine';
+  lrSchedule?: LrSchedule;
   /** Warm-up epochs of the cosine schedule. Default 1. */
   warmupEpochs?: number;
   /** EarlyStopping on `monitor`; false (the default) disables. */
@@ -122,21 +141,21 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
   const r: ResolvedTrainOptions = {
     data: o.data,
     valData: o.valData,
-    valSplit: o.valData ? 0 : (o.valSplit ?? 0.1),
-    model: o.model ?? 'googlenet',
+    valSplit: o.valData ? 0 : (o.valSplit ?? TRAIN_DEFAULTS.valSplit),
+    model: o.model ?? TRAIN_DEFAULTS.model,
     modelArgs: o.modelArgs ?? {},
-    epochs: o.epochs ?? 10,
-    batchSize: o.batchSize ?? 32,
-    optimizer: o.optimizer ?? 'adam',
-    learningRate: o.learningRate ?? 1e-3,
-    seed: o.seed ?? 0,
-    augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? [224, 224, 3]),
-    monitor: o.monitor ?? (o.valData || (o.valSplit ?? 0.1) > 0 ? 'val_loss' : 'loss'),
+    epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
+    batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize,
+    optimizer: o.optimizer ?? TRAIN_DEFAULTS.optimizer,
+    learningRate: o.learningRate ?? TRAIN_DEFAULTS.learningRate,
+    seed: o.seed ?? TRAIN_DEFAULTS.seed,
+    augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? defaultInputShape()),
+    monitor: o.monitor ?? (o.valData || (o.valSplit ?? TRAIN_DEFAULTS.valSplit) > 0 ? 'val_loss' : 'loss'),
     reduceLr: o.reduceLr ?? (o.lrSchedule === 'cosine' ? false : {}),
-    lrSchedule: o.lrSchedule ?? 'constant',
-    warmupEpochs: o.warmupEpochs ?? 1,
+    lrSchedule: o.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
+    warmupEpochs: o.warmupEpochs ?? TRAIN_DEFAULTS.warmupEpochs,
     earlyStopping: o.earlyStopping ?? false,
-    keep: o.keep ?? 'best',
+    keep: o.keep ?? TRAIN_DEFAULTS.keep,
     onBadFile: o.onBadFile ?? 'error',
     out: o.out,
   };
@@ -201,7 +220,7 @@ export async function trainImageClassifier(
   }
   const { train, val } = await openDatasets(o, checkpoint?.meta.labels);
   const labels = train.classNames;
-  const inputShape = o.modelArgs.inputShape ?? [224, 224, 3];
+  const inputShape = o.modelArgs.inputShape ?? defaultInputShape();
   let preprocessing: Preprocessing;
   if (checkpoint) {
     preprocessing = checkpoint.meta.preprocessing;
