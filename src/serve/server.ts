@@ -132,7 +132,9 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const name =
     options.name ?? (options.modelDir ? path.basename(path.resolve(options.modelDir)) : model.name);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
-    throw new Error(`model name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-'`);
+    throw new Error(
+      `model name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' (set one with --name)`,
+    );
   const host = options.host ?? SERVE_DEFAULTS.host;
   const maxBody = options.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes;
   const defaultTop = options.defaultTop ?? SERVE_DEFAULTS.defaultTop;
@@ -141,19 +143,10 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
 
   let inFlight = 0;
   let draining = false;
-  let batcher: MicroBatcher<Float32Array, Float32Array> | undefined;
-  let decoder: ImageDecoder | undefined;
-  const metrics = new ServeMetrics(
-    {
-      decodeWaiting: () => decoder?.waiting ?? 0,
-      inferenceQueued: () => batcher?.queued ?? 0,
-      inFlight: () => inFlight,
-    },
-    modelLoadSeconds,
-  );
-  decoder = new ImageDecoder(info.preprocessing, limits, () => metrics.decodeFailures.inc());
+  // The decoder and the batcher report to `metrics`, whose gauges read them back when scraped.
+  const decoder = new ImageDecoder(info.preprocessing, limits, () => metrics.decodeFailures.inc());
   const runBatch = classifier(model, info);
-  batcher = new MicroBatcher(
+  const batcher = new MicroBatcher(
     async (inputs: Float32Array[]) => {
       const t0 = performance.now();
       const out = await runBatch(inputs);
@@ -164,7 +157,14 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     options.batchDelayMs ?? SERVE_DEFAULTS.batchDelayMs,
     options.targetBatchMs ?? SERVE_DEFAULTS.targetBatchMs,
   );
-  const queue = batcher;
+  const metrics = new ServeMetrics(
+    {
+      decodeWaiting: () => decoder.waiting,
+      inferenceQueued: () => batcher.queued,
+      inFlight: () => inFlight,
+    },
+    modelLoadSeconds,
+  );
   const started = Date.now();
 
   const ctx: ServeContext = {
@@ -173,10 +173,10 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     maxBodyBytes: maxBody,
     decoder,
     admit(count) {
-      const waiting = (decoder?.waiting ?? 0) + queue.queued;
+      const waiting = decoder.waiting + batcher.queued;
       // An empty queue takes any request (maxImages bounds it), so a maxQueue below maxImages cannot lock out big ones.
       if (waiting === 0 || waiting + count <= limits.maxQueue) return;
-      const seconds = Math.max(1, Math.ceil(((waiting + count) * queue.msPerInput) / 1000));
+      const seconds = Math.max(1, Math.ceil(((waiting + count) * batcher.msPerInput) / 1000));
       throw new HttpError(
         503,
         'queue_full',
@@ -184,7 +184,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         { 'Retry-After': String(seconds) },
       );
     },
-    classify: (inputs) => Promise.all(inputs.map((x) => queue.submit(x))),
+    classify: (inputs) => Promise.all(inputs.map((x) => batcher.submit(x))),
     ready: () => !draining,
   };
 
@@ -267,12 +267,12 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         return sendJson(res, 200, {
           status: draining ? 'draining' : 'ok',
           uptimeSeconds: (Date.now() - started) / 1000,
-          queued: queue.queued,
+          queued: batcher.queued,
           decodeWaiting: ctx.decoder.waiting,
-          busy: queue.busy,
-          batches: queue.batches,
-          batchSize: queue.batchSize(),
-          msPerImage: Math.round(queue.msPerInput * 10) / 10,
+          busy: batcher.busy,
+          batches: batcher.batches,
+          batchSize: batcher.batchSize(),
+          msPerImage: Math.round(batcher.msPerInput * 10) / 10,
           inFlight,
         });
       case '/metrics': {
@@ -384,7 +384,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
-      await queue.idle();
+      await batcher.idle();
     },
   };
 }
