@@ -13,6 +13,7 @@ import {
   FIXTURE_PREPROCESSING,
   makeModelFolder,
 } from './support/model_folder_fixture';
+import { maxAbsDiff, runOnnx } from './support/onnx_runtime';
 
 let modelDir: string;
 let service: InferenceServer;
@@ -112,6 +113,28 @@ test('v2 infer with an FP32 [N,H,W,3] tensor (flat and nested data) equals /v1/p
   });
   assert.equal(again.status, 200);
   assertClose(again.body.outputs[0].data, out.data, 'nested');
+});
+
+test('v2 infer with the FP32 tensor an onnxruntime client feeds equals onnxruntime on the exported model', async () => {
+  const { loadModelFolder } = await import('../src/io/model_folder');
+  const { exportOnnxBytes } = await import('../src/export/onnx');
+  const { tf } = await import('../src/index');
+  const { model, info } = await loadModelFolder(modelDir);
+  const tensors = await Promise.all(
+    IMAGES.map((rel) => decodeImage(path.join(CIFAR_SAMPLE, rel), FIXTURE_PREPROCESSING)),
+  );
+  const flat = Float32Array.from(tensors.flatMap((t) => Array.from(t)));
+  const input = tf.tensor4d(flat, [3, 32, 32, 3]);
+  const onnx = await runOnnx(exportOnnxBytes(model, info), input);
+  input.dispose();
+  model.dispose();
+  const { status, body } = await postJson(`/v2/models/${name}/infer`, {
+    inputs: [{ name: 'input', shape: [3, 32, 32, 3], datatype: 'FP32', data: Array.from(flat) }],
+    outputs: [{ name: 'probabilities', parameters: { binary_data: false } }],
+  });
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.deepEqual(body.outputs[0].shape, [...onnx.dims]);
+  assert.ok(maxAbsDiff(body.outputs[0].data, onnx.data) < 1e-4, 'server vs onnxruntime');
 });
 
 test('v2 infer with BYTES base64 images and the classification extension: "score:index:label"', async () => {
