@@ -41,7 +41,7 @@ export const COMMANDS: Record<
     inference: true,
   },
   serve: {
-    summary: 'serve a model folder over HTTP (predict API, browser page, report)',
+    summary: 'serve a model folder over HTTP (predict API, Open Inference Protocol, metrics, page)',
     load: () => import('./serve'),
     inference: true,
   },
