@@ -111,4 +111,6 @@ async function main(url: string): Promise<void> {
   process.send!(result, () => process.exit(0));
 }
 
-if (require.main === module) void main(process.argv[2]);
+// Only as the load test's child (with its IPC channel): node's test runner also runs every file under
+// dist/test/ on its own, and then there is nothing to do.
+if (require.main === module && process.send) void main(process.argv[2]);
