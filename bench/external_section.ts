@@ -21,7 +21,10 @@ export function externalSection(id: string, title: string, file: string, dir = _
         if (typeof module.run !== 'function') throw new Error(`bench/${file}.ts exports no run(ctx)`);
         return { ...empty, status: 'ok', ...(await module.run(ctx)), id };
       } catch (e) {
-        return { ...empty, status: 'failed', reason: (e as Error).message.split('\n')[0] };
+        const reason = (e as Error).message.split('\n')[0];
+        // A tool the section needs that is not installed (a devDependency, in an installed package).
+        const missing = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
+        return { ...empty, status: missing ? 'missing' : 'failed', reason };
       }
     },
   };

@@ -29,14 +29,19 @@ export function forwardFlops(spec: ModelSpec, ctx: BenchContext): Promise<{ flop
 /** Longest a measurement should take before its engine cuts warm-up and reps (to no fewer than 3). */
 const MEASUREMENT_BUDGET_MS = 60_000;
 
+/** Timed steps per measurement unless --reps says otherwise. */
+export const TIMED_REPS = { normal: 5, slow: 3, quick: 2 };
+
 /**
- * Warm-up and timed steps: 2 + 5 normally, 1 + 3 for slow engines, 1 + 2 under --quick; --reps overrides.
+ * Warm-up and timed steps: 2 + TIMED_REPS.normal, 1 + slow for slow engines, 1 + quick under --quick.
  * A step so slow that the plan would exceed MEASUREMENT_BUDGET_MS shrinks it (see Plan.budgetMs).
  */
 function planFor(ctx: BenchContext, heavy: boolean): Plan {
   const budgetMs = MEASUREMENT_BUDGET_MS;
-  if (ctx.quick) return { warmup: 1, reps: ctx.reps ?? 2, budgetMs };
-  return heavy ? { warmup: 1, reps: ctx.reps ?? 3, budgetMs } : { warmup: 2, reps: ctx.reps ?? 5, budgetMs };
+  if (ctx.quick) return { warmup: 1, reps: ctx.reps ?? TIMED_REPS.quick, budgetMs };
+  return heavy
+    ? { warmup: 1, reps: ctx.reps ?? TIMED_REPS.slow, budgetMs }
+    : { warmup: 2, reps: ctx.reps ?? TIMED_REPS.normal, budgetMs };
 }
 
 async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ctx: BenchContext, id: string) {

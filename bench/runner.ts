@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
+import { GOOGLENET_DEFAULTS } from '../src/models/googlenet';
 import { BENCH_MODEL } from './bench_model';
 import { ENGINES, REFERENCE_ENGINE } from './engines';
 import { FLOP_CONVENTION } from './flops';
@@ -99,7 +100,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   checkEngines(options.engines);
   const machine = describeMachine();
   const threads = options.threads ?? machine.cores;
-  const width = options.width ?? 1;
+  const width = options.width ?? GOOGLENET_DEFAULTS.widthMultiplier;
   const tmpDir = mkdtempSync(join(os.tmpdir(), 'inception-bench-'));
   const memo = new Map<string, Promise<unknown>>();
   const ctx: BenchContext = {

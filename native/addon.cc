@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <csignal>
+#include <cstdio>
 #include <string>
 
 #include "dnnl_common.h"
@@ -55,6 +56,25 @@ static Napi::Value NumThreads(const Napi::CallbackInfo &info) {
 }
 INCEPTION_EXPORT("numThreads", NumThreads);
 
+/** oneDNN's name for the instruction set its kernels dispatch to on this CPU (what `inception doctor` shows). */
+static std::string cpuIsaName(dnnl_cpu_isa_t isa) {
+  switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: {
+      char hex[16];
+      snprintf(hex, sizeof hex, "0x%x", static_cast<unsigned>(isa));
+      return hex;
+    }
+  }
+}
+
 }  // namespace inception
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -72,6 +92,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const dnnl_version_t *version = dnnl_version();
   exports.Set("dnnlVersion", std::to_string(version->major) + "." + std::to_string(version->minor) + "." +
                                  std::to_string(version->patch));
+  exports.Set("cpuIsa", cpuIsaName(dnnl_get_effective_cpu_isa()));
   return exports;
 }
 

@@ -6,6 +6,8 @@
 // thread and combined.
 #pragma GCC optimize("fp-contract=off")
 
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
 
@@ -61,17 +63,26 @@ Napi::Value BatchNorm(const Napi::CallbackInfo &info) {
 }
 INCEPTION_EXPORT("batchNorm", BatchNorm);
 
-/** total[k * channels + c] = what `addPixel(p, acc)` adds into acc over all pixels p; parallel over pixels. */
+/**
+ * total[k * channels + c] = what `addPixel(p, acc)` adds into acc over all pixels p; parallel over pixels.
+ * Each thread sums its static share of pixels into its own partial sums, added up in thread order: the same
+ * thread count gives bit-identical results run to run (adding the partials as threads finish would not).
+ */
 template <class AddPixel>
 std::vector<double> channelSums(int64_t pixels, int64_t channels, int perChannel, AddPixel addPixel) {
-  std::vector<double> total(perChannel * channels, 0.0);
-#pragma omp parallel if (pixels * channels >= (1 << 15))
+  const size_t results = static_cast<size_t>(perChannel * channels);
+  const bool parallel = pixels * channels >= (1 << 15);
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * results, 0.0);
+#pragma omp parallel num_threads(threads) if (parallel)
   {
-    std::vector<double> local(perChannel * channels, 0.0);
-#pragma omp for schedule(static) nowait
-    for (int64_t p = 0; p < pixels; p++) addPixel(p, local.data());
-#pragma omp critical
-    for (size_t i = 0; i < local.size(); i++) total[i] += local[i];
+    double *mine = partial.data() + static_cast<size_t>(omp_get_thread_num()) * results;
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < pixels; p++) addPixel(p, mine);
+  }
+  std::vector<double> total(results, 0.0);
+  for (int t = 0; t < threads; t++) {
+    for (size_t i = 0; i < results; i++) total[i] += partial[static_cast<size_t>(t) * results + i];
   }
   return total;
 }

@@ -17,12 +17,14 @@ export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
 export * from './layers/batch_normalization';
 export * from './layers/conv2d';
+export * from './layers/dropout';
 export * from './layers/lrn';
 export * from './models/googlenet';
 export * from './models/googlenet_bn';
 export * from './models/googlenet_cifar';
 export * from './models/googlenet_paper';
 export * from './models/inception_module';
+export { LayerSeeds, layerSeeds } from './models/layer_seeds';
 export {
   loadPretrainedWeights,
   PRETRAINED,

@@ -124,6 +124,18 @@ test('a section file in the build runs and hands back its table', async () => {
   assert.deepEqual(formatTable(report), ['what', '7']);
 });
 
+test('a section whose tool is not installed (autocannon, a devDependency) shows as missing, not failed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-section-'));
+  writeFileSync(
+    join(dir, 'needs_tool.js'),
+    `require('no-such-load-generator'); exports.run = async () => ({});`,
+  );
+  const report = await externalSection('tool', 'needs a tool', 'needs_tool', dir).run({} as BenchContext);
+  rmSync(dir, { recursive: true });
+  assert.equal(report.status, 'missing');
+  assert.match(report.reason ?? '', /Cannot find module 'no-such-load-generator'/);
+});
+
 test('FLOPs: 2 x MACs of conv and dense layers, counted from the layers', () => {
   const input = tf.input({ shape: [8, 8, 3] });
   const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }).apply(input);

@@ -148,7 +148,7 @@ test('tfjs export of a model with LRN over 4 MiB: several shards, loadable once 
 test('export flag errors: missing flag, bad format, missing folder', () => {
   const noOut = cli('export', '--model-dir', modelDir, '--format', 'onnx');
   assert.equal(noOut.status, 2);
-  assert.match(noOut.stderr, /--out is required/);
+  assert.match(noOut.stderr, /--out PATH is required/);
   const badFormat = cli('export', '--model-dir', modelDir, '--format', 'tflite', '--out', 'x');
   assert.equal(badFormat.status, 2);
   assert.match(badFormat.stderr, /--format must be one of onnx, tfjs, got "tflite"/);

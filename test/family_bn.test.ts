@@ -25,7 +25,7 @@ test('conv → BN → ReLU: batch statistics in training, moving statistics at i
 });
 
 test('googlenet-cifar with BN: moving statistics move in training mode only, and are non-trainable', () => {
-  const model = googlenetCifar({ inputShape: [8, 8, 3], widthMultiplier: 0.05, numClasses: 3 });
+  const model = googlenetCifar({ inputShape: [8, 8, 3], widthMultiplier: 0.05, numClasses: 3, seed: 1 });
   const s = modelSummary(model);
   const bnLayers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
   const channels = bnLayers.reduce((n, l) => n + (l.outputShape as number[])[3], 0);

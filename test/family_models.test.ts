@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseCommandLine } from '../src/cli/flags';
 import { googlenetArgsFromFlags } from '../src/cli/model_flags';
+import { command as summaryCommand } from '../src/cli/summary';
 import {
   buildModel,
   googlenetBN,
@@ -189,12 +191,11 @@ test('the family is registered under the CLI names and validates arguments up fr
     headless.dispose();
   }
   // The CLI's default input follows the builder: 32x32 for googlenet-cifar, 224x224 for the others.
-  assert.deepEqual(googlenetArgsFromFlags({ model: 'googlenet-cifar' }).args.inputShape, [32, 32, 3]);
-  assert.deepEqual(googlenetArgsFromFlags({ model: 'googlenet-bn' }).args.inputShape, [224, 224, 3]);
-  assert.deepEqual(
-    googlenetArgsFromFlags({ model: 'googlenet-cifar', 'input-size': '64' }).args.inputShape,
-    [64, 64, 3],
-  );
+  const inputShape = (...argv: string[]) =>
+    googlenetArgsFromFlags(parseCommandLine(summaryCommand, argv)!.values).args.inputShape;
+  assert.deepEqual(inputShape('--model', 'googlenet-cifar'), [32, 32, 3]);
+  assert.deepEqual(inputShape('--model', 'googlenet-bn'), [224, 224, 3]);
+  assert.deepEqual(inputShape('--model', 'googlenet-cifar', '--input-size', '64'), [64, 64, 3]);
   assert.throws(() => googlenetPaper({ inputShape: [16, 16, 3] }), /too small/);
   assert.throws(() => googlenetPaper({ auxClassifiers: true, includeTop: false }), /needs includeTop/);
 });

@@ -180,7 +180,7 @@ test('errors are JSON: 415 wrong type, 413 too large (declared and streamed), 40
   assert.equal(mixed.status, 400);
   assert.match((await mixed.json()).error.message, /broken\.jpg/);
 
-  const missing = await fetch(`${url}/v2/nothing`);
+  const missing = await fetch(`${url}/v9/nothing`);
   assert.equal(missing.status, 404);
   assert.equal((await missing.json()).error.code, 'not_found');
   const wrongMethod = await fetch(`${url}/v1/predict`);

@@ -20,13 +20,14 @@ interface Served {
   child: ChildProcess;
   url: string;
   stdout: () => string;
+  stderr: () => string;
   exit: Promise<number | null>;
 }
 
 /** Spawns `inception serve` on a free port and resolves once it prints its URL. */
-function serveCli(extra: string[] = []): Promise<Served> {
+function serveCli(extra: string[] = [], env: Record<string, string> = {}): Promise<Served> {
   const child = spawn(process.execPath, [MAIN, 'serve', '--model-dir', modelDir, '--port', '0', ...extra], {
-    env: { ...process.env, INCEPTION_BACKEND: 'cpu' },
+    env: { ...process.env, INCEPTION_BACKEND: 'cpu', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -44,7 +45,7 @@ function serveCli(extra: string[] = []): Promise<Served> {
       const m = out.match(/listening on (http:\/\/\S+)/);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1], stdout: () => out, exit });
+        resolve({ child, url: m[1], stdout: () => out, stderr: () => err, exit });
       }
     });
     exit.then((code) => reject(new Error(`serve exited ${code}: ${err}`)));
@@ -135,4 +136,43 @@ test('serve with a missing model folder: one-line error, non-zero exit', async (
   const code = await new Promise((resolve) => child.on('exit', resolve));
   assert.equal(code, 1);
   assert.equal(err.trim(), 'inception serve: error: /nonexistent/model: no such model folder');
+});
+
+test('serve on a non-loopback address without a key warns once; INCEPTION_API_KEY and --name are honoured', async () => {
+  const exposed = await serveCli(['--host', '0.0.0.0']);
+  try {
+    // stderr and stdout are separate pipes: the warning may arrive just after the URL.
+    for (let i = 0; i < 50 && !exposed.stderr().includes('\n'); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.match(exposed.stderr(), /warning: listening on 0\.0\.0\.0 without --api-key/);
+    assert.equal(exposed.stderr().trim().split('\n').length, 1);
+  } finally {
+    exposed.child.kill('SIGTERM');
+    await exposed.exit;
+  }
+  const keyed = await serveCli(['--host', '0.0.0.0', '--name', 'cifar'], { INCEPTION_API_KEY: 'env-key' });
+  try {
+    assert.doesNotMatch(keyed.stderr(), /warning/);
+    assert.match(keyed.stdout(), /served as "cifar"/);
+    const base = keyed.url.replace('0.0.0.0', '127.0.0.1');
+    assert.equal((await fetch(`${base}/v2/models/cifar`)).status, 401);
+    const ok = await fetch(`${base}/v2/models/cifar`, { headers: { Authorization: 'Bearer env-key' } });
+    assert.equal((await ok.json()).name, 'cifar');
+  } finally {
+    keyed.child.kill('SIGTERM');
+    await keyed.exit;
+  }
+});
+
+test('serve with a bad limit flag: usage error, exit 2', async () => {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--model-dir', modelDir, '--max-images', '0'], {
+    env: { ...process.env, INCEPTION_BACKEND: 'cpu' },
+  });
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 2);
+  assert.match(err, /--max-images must be an integer >= 1, got "0"/);
 });

@@ -1,5 +1,6 @@
 // Shared fixtures for the training tests: a tiny classifier and separable synthetic data.
 import * as tf from '@tensorflow/tfjs';
+import { dropout } from '../src/layers/dropout';
 import type { Callback, Logs, TrainingContext } from '../src/training/callback';
 import { tensorSource } from '../src/training/data_source';
 import { compileClassifier } from '../src/training/metrics';
@@ -22,8 +23,11 @@ export function blobs(n: number, seed = 1): { xs: tf.Tensor2D; ys: tf.Tensor2D }
   });
 }
 
-/** dense(8, relu) → dense(3, softmax), compiled; deterministic weights from `seed`. */
-export function tinyModel(optimizer = 'adam', lr = 0.01, seed = 7): tf.LayersModel {
+/**
+ * dense(8, relu) → [dropout(dropoutRate)] → dense(3, softmax), compiled; deterministic weights and dropout
+ * masks from `seed`.
+ */
+export function tinyModel(optimizer = 'adam', lr = 0.01, seed = 7, dropoutRate = 0): tf.LayersModel {
   const model = tf.sequential({
     layers: [
       tf.layers.dense({
@@ -32,6 +36,7 @@ export function tinyModel(optimizer = 'adam', lr = 0.01, seed = 7): tf.LayersMod
         inputShape: [4],
         kernelInitializer: tf.initializers.glorotUniform({ seed }),
       }),
+      ...(dropoutRate > 0 ? [dropout({ rate: dropoutRate, seed: seed + 2 })] : []),
       tf.layers.dense({
         units: 3,
         activation: 'softmax',

@@ -18,6 +18,8 @@ test.before(async () => {
 });
 
 const EPOCHS = 4;
+/** Seeded dropout: the resumed run must draw the masks the uninterrupted run drew at the same steps. */
+const DROPOUT = 0.25;
 const callbacksFor = (): Callback[] => [
   // Nothing improves after the first epoch: the rate halves every epoch from the second on.
   reduceLROnPlateau({ monitor: 'loss', patience: 1, factor: 0.5, minDelta: 1e9 }),
@@ -30,12 +32,12 @@ async function optimizerState(model: tf.LayersModel): Promise<number[][]> {
 }
 
 for (const optimizerName of ['adam', 'sgd', 'rmsprop']) {
-  test(`resume (${optimizerName}): interrupted mid-epoch, continued from checkpoints/last, ends where an uninterrupted run ends`, async () => {
+  test(`resume (${optimizerName}, seeded dropout): interrupted mid-epoch, continued from checkpoints/last, ends where an uninterrupted run ends`, async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'resume-'));
     const last = path.join(dir, 'last');
     // The uninterrupted run.
     const a = sources();
-    const modelA = tinyModel(optimizerName, 0.05);
+    const modelA = tinyModel(optimizerName, 0.05, 7, DROPOUT);
     const runA = await trainModel(modelA, a.train, {
       epochs: EPOCHS,
       validationData: a.val,
@@ -44,7 +46,7 @@ for (const optimizerName of ['adam', 'sgd', 'rmsprop']) {
 
     // The same run, interrupted during epoch 3 (index 2) after its second step.
     const b = sources();
-    const modelB = tinyModel(optimizerName, 0.05);
+    const modelB = tinyModel(optimizerName, 0.05, 7, DROPOUT);
     const controller = new AbortController();
     const stopper: Callback = {
       name: 'stopper',

@@ -1,12 +1,24 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../io/package_root';
+import {
+  type AddonLookup,
+  addonCandidates,
+  checkAddonFiles,
+  chooseAddon,
+  machineMissingCpuFlags,
+} from './addon_locate';
 
 /**
- * The native oneDNN addon (native/*.cc, built by `npm run build:native`). Every function writes its result
- * into the Float32Array passed as its output argument; inputs are tfjs storage, read in place. `window` is
- * the packed geometry from window.ts; `*Id` is the backend's id for a weight tensor (-1: do not cache).
+ * The native oneDNN addon (native/*.cc): a source build (`npm run build:native`) or the prebuilt binary.
+ * Every function writes its result into the Float32Array passed as its output argument; inputs are tfjs
+ * storage, read in place. `window` is the packed geometry from window.ts; `*Id` is the backend's id for a
+ * weight tensor (-1: do not cache).
  */
 export interface NativeAddon {
   readonly dnnlVersion: string;
+  /** The instruction set oneDNN dispatches to on this CPU (avx2, avx512_core, avx512_core_bf16, ...). */
+  readonly cpuIsa: string;
   numThreads(): number;
   releaseTensor(id: number): void;
   conv2d(
@@ -159,23 +171,21 @@ export interface NativeAddon {
   ): void;
 }
 
-/** Where node-gyp puts the addon, from dist/src/backend/ or src/backend/ alike. */
-const ADDON_PATHS = [
-  '../../../build/Release/inception_onednn.node',
-  '../../build/Release/inception_onednn.node',
-];
-
-let loaded: { addon: NativeAddon | null; reason: string } | undefined;
+let lookup: AddonLookup<NativeAddon> | undefined;
 
 /** The addon, or null when it is not built or cannot load (then `addonLoadError()` says why). */
 export function loadAddon(): NativeAddon | null {
-  loaded ??= load();
-  return loaded.addon;
+  return addonLookup().addon;
 }
 
 export function addonLoadError(): string {
-  loaded ??= load();
-  return loaded.reason;
+  return addonLookup().reason;
+}
+
+/** Which addon file loaded and from where (prebuilt or source build), or why none did and what would help. */
+export function addonLookup(): AddonLookup<NativeAddon> {
+  lookup ??= load();
+  return lookup;
 }
 
 /**
@@ -190,17 +200,20 @@ function defaultOpenMpWaiting(): void {
   }
 }
 
-function load(): { addon: NativeAddon | null; reason: string } {
+function load(): AddonLookup<NativeAddon> {
   defaultOpenMpWaiting();
-  const reasons: string[] = [];
-  for (const relative of ADDON_PATHS) {
-    const file = path.join(__dirname, relative);
-    try {
-      return { addon: require(file) as NativeAddon, reason: '' };
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      if (e.code !== 'MODULE_NOT_FOUND') reasons.push(`${file}: ${e.message.split('\n')[0]}`);
-    }
-  }
-  return { addon: null, reason: reasons.join('; ') || 'the addon is not built (run `npm run build:native`)' };
+  const root = packageRoot();
+  return chooseAddon(
+    {
+      candidates: addonCandidates(root),
+      missingFlags: machineMissingCpuFlags(),
+      inCheckout: fs.existsSync(path.join(root, '.git')),
+      platform: `${process.platform}-${process.arch}`,
+      root,
+    },
+    (candidate) => {
+      checkAddonFiles(candidate);
+      return require(candidate.file) as NativeAddon;
+    },
+  );
 }

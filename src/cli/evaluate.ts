@@ -1,15 +1,35 @@
-import { type EvaluationReport, evaluateModelFolder } from '../training/evaluate';
-import { intFlag, parse, UsageError } from './args';
+import { EVALUATE_DEFAULTS, type EvaluationReport, evaluateModelFolder } from '../training/evaluate';
+import { defineCommand, parseCommandLine } from './flags';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary =
-  'loss, top-1/top-5, per-class accuracy and confusion matrix of a model on an image folder';
-
-const HELP = `usage: inception evaluate --model-dir DIR | --model cifar10 --data DIR [--batch-size N] [--skip-bad-files] [--json]
-
-Evaluates the model folder on DIR/<class>/<images>; the class folders must be the model's labels
-(labels.json). Images are resized and normalised as preprocessing.json says. Prints loss, top-1 and top-5
-accuracy, a per-class table and the confusion matrix (rows: true class, columns: predicted).`;
+export const command = defineCommand({
+  name: 'evaluate',
+  usage: '--model-dir DIR | --model NAME --data DIR [--batch-size N] [--skip-bad-files] [--json]',
+  description:
+    "Evaluates the model folder on DIR/<class>/<images>; the class folders must be the model's labels (labels.json). Images are resized and normalised as preprocessing.json says. Prints loss, top-1 and top-5 accuracy, a per-class table and the confusion matrix (rows: true class, columns: predicted).",
+  flags: {
+    ...MODEL_DIR_FLAGS,
+    data: {
+      type: 'string',
+      metavar: 'DIR',
+      required: true,
+      group: 'data',
+      help: "image folder with the model's class folders",
+    },
+    'batch-size': {
+      type: 'int',
+      default: EVALUATE_DEFAULTS.batchSize,
+      group: 'data',
+      help: 'images per batch',
+    },
+    'skip-bad-files': {
+      type: 'boolean',
+      group: 'data',
+      help: 'skip undecodable images with a warning instead of stopping',
+    },
+    json: { type: 'boolean', help: 'print the report as one JSON document' },
+  },
+});
 
 /** The report as a table for people. */
 export function formatEvaluation(r: EvaluationReport): string {
@@ -36,21 +56,12 @@ export function formatEvaluation(r: EvaluationReport): string {
 }
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, {
-    ...MODEL_DIR_FLAGS,
-    data: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'skip-bad-files': { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { values } = cmd;
   const modelDir = modelDirFrom(values);
-  if (!values.data) throw new UsageError('--data DIR is required');
   const report = await evaluateModelFolder(modelDir, values.data, {
-    batchSize: intFlag('batch-size', values['batch-size'], 32),
+    batchSize: values['batch-size'],
     onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
   });
   console.log(values.json ? JSON.stringify(report) : formatEvaluation(report));

@@ -2,49 +2,51 @@ import '../layers/lrn';
 import { exportOnnx } from '../export/onnx';
 import { exportTfjs } from '../export/tfjs';
 import { loadModelFolder } from '../io/model_folder';
-import { parse, UsageError } from './args';
+import { UsageError } from './args';
+import { defineCommand, parseCommandLine } from './flags';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'export a model folder to ONNX or to a tfjs web model';
+const FORMATS = ['onnx', 'tfjs'] as const;
 
-const HELP = `usage: inception export --model-dir DIR | --model cifar10 --format onnx|tfjs [--float16] --out PATH
-
-  --format onnx   writes one ONNX file (opset 13): input NHWC float32 named like the tfjs input, dynamic
-                  batch; labels and preprocessing in metadata_props.
-  --format tfjs   writes a folder: model.json + group1-shard*.bin (plain @tensorflow/tfjs
-                  tf.loadLayersModel), labels.json, preprocessing.json, model-info.json; the folder is
-                  also a model folder for predict, evaluate and serve.
-  --float16       tfjs: store the weights as float16 (half the size; tfjs dequantises on load).`;
-
-const FORMATS = ['onnx', 'tfjs'];
+export const command = defineCommand({
+  name: 'export',
+  usage: `--model-dir DIR | --model NAME --format ${FORMATS.join('|')} [--float16] --out PATH`,
+  flags: {
+    ...MODEL_DIR_FLAGS,
+    format: {
+      type: 'choice',
+      choices: FORMATS,
+      required: true,
+      group: 'output',
+      help: 'onnx: one ONNX file (opset 13): input NHWC float32 named like the tfjs input, dynamic batch; labels and preprocessing in metadata_props. tfjs: a folder: model.json + group1-shard*.bin (plain @tensorflow/tfjs tf.loadLayersModel), labels.json, preprocessing.json, model-info.json; the folder is also a model folder for predict, evaluate and serve',
+    },
+    float16: {
+      type: 'boolean',
+      group: 'output',
+      help: 'tfjs: store the weights as float16 (half the size; tfjs dequantises on load)',
+    },
+    out: {
+      type: 'string',
+      metavar: 'PATH',
+      required: true,
+      group: 'output',
+      help: 'the ONNX file or the tfjs folder',
+    },
+  },
+});
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, {
-    ...MODEL_DIR_FLAGS,
-    format: { type: 'string' },
-    float16: { type: 'boolean' },
-    out: { type: 'string' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { values } = cmd;
   const modelDir = modelDirFrom(values);
-  for (const flag of ['format', 'out']) {
-    if (!values[flag]) throw new UsageError(`--${flag} is required`);
-  }
-  if (!FORMATS.includes(values.format)) {
-    throw new UsageError(
-      `--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(values.format)}`,
-    );
-  }
   if (values.float16 && values.format !== 'tfjs') throw new UsageError('--float16 applies to --format tfjs');
   const { model, info } = await loadModelFolder(modelDir);
   if (values.format === 'onnx') {
     await exportOnnx(model, info, values.out);
     console.log(`wrote ${values.out} (ONNX opset 13, input NHWC [batch,${info.preprocessing.inputShape}])`);
   } else {
-    const files = await exportTfjs(model, info, values.out, { float16: Boolean(values.float16) });
+    const files = await exportTfjs(model, info, values.out, { float16: values.float16 });
     console.log(`wrote ${values.out}/ (${files.join(', ')})`);
   }
   model.dispose();

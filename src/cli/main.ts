@@ -1,48 +1,30 @@
 #!/usr/bin/env node
-import { selectBackend } from '../backend/select';
 import { UsageError } from './args';
-
-/** One file per command; each exports `run(argv): Promise<number | void>` and a one-line `summary`. */
-const COMMANDS: Record<
-  string,
-  () => Promise<{ run: (argv: string[]) => Promise<number | undefined>; summary: string }>
-> = {
-  summary: () => import('./summary'),
-  export: () => import('./export'),
-  serve: () => import('./serve'),
-  report: () => import('./report'),
-  plot: () => import('./plot'),
-  train: () => import('./train'),
-  evaluate: () => import('./evaluate'),
-  predict: () => import('./predict'),
-  demo: () => import('./demo'),
-  bench: () => import('./bench'),
-};
+import { COMMANDS } from './commands';
 
 function usage(): string {
-  const lines = [
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return [
     'usage: inception <command> [options]   (inception <command> --help for its options)',
     '',
     'commands:',
-  ];
-  return lines.join('\n');
+    ...rows,
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    const rows = await Promise.all(
-      Object.entries(COMMANDS).map(async ([n, load]) => `  ${n.padEnd(10)} ${(await load()).summary}`),
-    );
-    console.log(`${usage()}\n${rows.join('\n')}`);
+    console.log(usage());
     return name ? 0 : 2;
   }
-  const load = COMMANDS[name];
-  if (!load)
+  if (!Object.hasOwn(COMMANDS, name))
     throw new UsageError(`unknown command ${JSON.stringify(name)}; run 'inception --help' for the list`);
-  const command = await load();
-  await selectBackend();
-  const code = await command.run(rest);
+  const command = COMMANDS[name];
+  // Imported here, not at the top: `--help` should not load tfjs.
+  const { selectBackend } = await import('../backend/select');
+  await selectBackend(undefined, command.inference ? 'wasm' : 'cpu');
+  const code = await (await command.load()).run(rest);
   return typeof code === 'number' ? code : 0;
 }
 

@@ -1,33 +1,73 @@
-import type { GoogLeNetArgs } from '../models/googlenet';
-import { DEFAULT_INPUT_SHAPES } from '../models/registry';
-import { intFlag, nonNegativeFlag, numberFlag, type Options, shapeFlag, UsageError } from './args';
+import { defaultInputShape, GOOGLENET_DEFAULTS, type GoogLeNetArgs } from '../models/googlenet';
+import { CIFAR_DROPOUT } from '../models/googlenet_cifar';
+import { PAPER_DROPOUT } from '../models/googlenet_paper';
+import { DEFAULT_INPUT_SHAPES, DEFAULT_MODEL, MODEL_BUILDERS } from '../models/registry';
+import { UsageError } from './args';
+import { defineFlags, type FlagValues } from './flags';
 
-/** The flags every command that builds a network shares. */
-export const MODEL_FLAGS: Options = {
-  model: { type: 'string' },
-  'input-shape': { type: 'string' },
-  'input-size': { type: 'string' },
-  classes: { type: 'string' },
-  width: { type: 'string' },
-  dropout: { type: 'string' },
-  'stem-pool': { type: 'boolean' },
-};
+const defaultSizes = Object.entries(DEFAULT_INPUT_SHAPES)
+  .map(([model, [size]]) => `; ${model} ${size}`)
+  .join('');
 
-/** Turns --model/--input-shape/--input-size/--classes/--width/--dropout into a builder name and its arguments. */
-export function googlenetArgsFromFlags(values: Record<string, unknown>): {
-  model: string;
-  args: GoogLeNetArgs & { stemPool?: boolean };
-} {
-  const model = (values.model as string | undefined) ?? 'googlenet';
-  const size = values['input-size'] as string | undefined;
-  const fromSize: [number, number, number] | undefined =
-    size === undefined ? undefined : [intFlag('input-size', size, 224), intFlag('input-size', size, 224), 3];
-  const inputShape = shapeFlag(
-    'input-shape',
-    values['input-shape'] as string | undefined,
-    fromSize ?? DEFAULT_INPUT_SHAPES[model] ?? [224, 224, 3],
-  );
-  const dropout = values.dropout as string | undefined;
+/** The flags of the commands that build a network from a builder (summary, plot; train without --classes). */
+export const MODEL_FLAGS = defineFlags({
+  model: {
+    type: 'choice',
+    choices: Object.keys(MODEL_BUILDERS),
+    default: DEFAULT_MODEL,
+    metavar: 'NAME',
+    group: 'model',
+    help: `network builder: ${Object.keys(MODEL_BUILDERS).join(', ')}`,
+  },
+  width: {
+    type: 'positive',
+    default: GOOGLENET_DEFAULTS.widthMultiplier,
+    group: 'model',
+    help: 'width multiplier: scales every filter count',
+  },
+  'input-size': {
+    type: 'int',
+    group: 'model',
+    defaultText: `${GOOGLENET_DEFAULTS.inputShape[0]}${defaultSizes}`,
+    help: 'input N x N x 3',
+  },
+  'input-shape': { type: 'shape', group: 'model', help: 'input shape, instead of --input-size' },
+  classes: {
+    type: 'int',
+    min: 2,
+    default: GOOGLENET_DEFAULTS.numClasses,
+    group: 'model',
+    help: 'number of classes (output units)',
+  },
+  dropout: {
+    type: 'non-negative',
+    below: 1,
+    group: 'model',
+    defaultText: `the builder's, ${GOOGLENET_DEFAULTS.dropout}; googlenet-paper ${PAPER_DROPOUT}, googlenet-cifar ${CIFAR_DROPOUT}`,
+    help: 'dropout rate before the classifier',
+  },
+  'stem-pool': {
+    type: 'boolean',
+    group: 'model',
+    help: 'googlenet-cifar: 3x3/2 max pool after the stem (inception stages at 16, 8, 4; 4x less compute)',
+  },
+});
+
+/** The model flags of a command that takes the class count from its data (train): all but --classes. */
+const { classes: _, ...flagsWithoutClasses } = MODEL_FLAGS;
+export const MODEL_FLAGS_NO_CLASSES = flagsWithoutClasses;
+
+/** The builder name and its arguments from the parsed model flags (--classes optional: train has none). */
+export function googlenetArgsFromFlags(
+  values: Omit<FlagValues<typeof MODEL_FLAGS>, 'classes'> & { classes?: number },
+): { model: string; args: GoogLeNetArgs & { stemPool?: boolean } } {
+  const { model } = values;
+  const size = values['input-size'];
+  const inputShape =
+    values['input-shape'] ??
+    (size === undefined ? undefined : ([size, size, 3] as [number, number, number])) ??
+    DEFAULT_INPUT_SHAPES[model] ??
+    defaultInputShape();
   if (values['stem-pool'] && model !== 'googlenet-cifar') {
     throw new UsageError(`--stem-pool applies to --model googlenet-cifar, not ${model}`);
   }
@@ -36,25 +76,10 @@ export function googlenetArgsFromFlags(values: Record<string, unknown>): {
     args: {
       ...(values['stem-pool'] ? { stemPool: true } : {}),
       inputShape,
-      numClasses: intFlag('classes', values.classes as string | undefined, 10, 2),
-      widthMultiplier: numberFlag('width', values.width as string | undefined, 1),
-      // Absent: the builder's own default (0.5; googlenet-paper 0.4, googlenet-cifar 0.2).
-      dropout: dropout === undefined ? undefined : nonNegativeFlag('dropout', dropout, 0.5, 1),
+      ...(values.classes === undefined ? {} : { numClasses: values.classes }),
+      widthMultiplier: values.width,
+      // Absent: the builder's own default.
+      dropout: values.dropout,
     },
   };
 }
-
-/** The model flags of a command that takes the class count from its data (train): all but --classes. */
-export const MODEL_FLAGS_NO_CLASSES: Options = Object.fromEntries(
-  Object.entries(MODEL_FLAGS).filter(([name]) => name !== 'classes'),
-);
-
-/** Help text for the model flags, shared by the commands that build a network. */
-export const MODEL_FLAGS_HELP = `  --model NAME          network builder (default googlenet)
-  --width X             width multiplier: scales every filter count (default 1)
-  --input-size N        input N x N x 3 (default 224)
-  --input-shape H,W,C   input shape, instead of --input-size
-  --dropout X           dropout rate before the classifier (default: the builder's, 0.5; googlenet-paper
-                        0.4, googlenet-cifar 0.2)
-  --stem-pool           googlenet-cifar: 3x3/2 max pool after the stem (inception stages at 16, 8, 4;
-                        4x less compute)`;

@@ -3,26 +3,33 @@ import { writeFileAtomic } from '../io/atomic';
 import { buildModel } from '../models/registry';
 import { plotModelPng } from '../plot/png';
 import { plotModelSvg } from '../plot/svg';
-import { parse, UsageError } from './args';
+import { UsageError } from './args';
+import { defineCommand, parseCommandLine } from './flags';
 import { googlenetArgsFromFlags, MODEL_FLAGS } from './model_flags';
 
-export const summary = 'draw a network as an SVG or PNG graph (like Keras plot_model)';
-
-const HELP = `usage: inception plot [--model NAME] [--input-shape 224,224,3] [--classes 10] [--width X] --out FILE.svg|FILE.png [--json]
-
-Draws the architecture like Keras plot_model(show_shapes=True): one box per layer with its name, class and
-output shape, arrows for connections, each inception module framed with its four branches side by side
-(layout by dagre). The format follows the extension of --out: .svg (self-contained) or .png.
---json prints {"out", "format", "layers", "bytes"} as one JSON document.`;
+export const command = defineCommand({
+  name: 'plot',
+  usage:
+    '[--model NAME] [--input-shape H,W,C | --input-size N] [--classes N] [--width X] --out FILE.svg|FILE.png [--json]',
+  description:
+    'Draws the architecture like Keras plot_model(show_shapes=True): one box per layer with its name, class and output shape, arrows for connections, each inception module framed with its four branches side by side (layout by dagre).',
+  flags: {
+    ...MODEL_FLAGS,
+    out: {
+      type: 'string',
+      metavar: 'FILE.svg|FILE.png',
+      required: true,
+      help: 'the drawing; its extension picks the format: .svg (self-contained) or .png',
+    },
+    json: { type: 'boolean', help: 'print {"out", "format", "layers", "bytes"} as one JSON document' },
+  },
+});
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, { ...MODEL_FLAGS, out: { type: 'string' }, json: { type: 'boolean' } });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const out = values.out as string | undefined;
-  if (!out) throw new UsageError('--out FILE.svg or FILE.png is required');
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { values } = cmd;
+  const { out } = values;
   const format = path.extname(out).toLowerCase().slice(1);
   if (format !== 'svg' && format !== 'png') {
     throw new UsageError(`--out must end in .svg or .png, got ${JSON.stringify(out)}`);

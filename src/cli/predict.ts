@@ -1,14 +1,21 @@
 import { loadModelFolder } from '../io/model_folder';
+import { DEFAULT_TOP_K } from '../models/top_k';
 import { type ImagePrediction, predictImages } from '../training/predict';
-import { intFlag, parse, UsageError } from './args';
+import { defineCommand, parseCommandLine } from './flags';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'top-k labels with probabilities for image files';
-
-const HELP = `usage: inception predict --model-dir DIR | --model cifar10 [--top K] [--json] IMAGE...
-
-Classifies each JPEG or PNG image (any size; resized and normalised as the model folder's
-preprocessing.json says) and prints its K most probable labels (default 5) with probabilities.`;
+export const command = defineCommand({
+  name: 'predict',
+  usage: '--model-dir DIR | --model NAME [--top K] [--json] IMAGE...',
+  description:
+    "Classifies each JPEG or PNG image (any size; resized and normalised as the model folder's preprocessing.json says) and prints its K most probable labels with probabilities.",
+  flags: {
+    ...MODEL_DIR_FLAGS,
+    top: { type: 'int', metavar: 'K', default: DEFAULT_TOP_K, help: 'labels per image' },
+    json: { type: 'boolean', help: 'print {"modelDir", "predictions"} as one JSON document' },
+  },
+  positionals: { metavar: 'IMAGE', help: 'JPEG or PNG files', min: 1 },
+});
 
 /** Predictions as lines for people. */
 export function formatPredictions(results: ImagePrediction[]): string {
@@ -21,21 +28,13 @@ export function formatPredictions(results: ImagePrediction[]): string {
 }
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values, positionals } = parse(
-    argv,
-    { ...MODEL_DIR_FLAGS, top: { type: 'string' }, json: { type: 'boolean' } },
-    true,
-  );
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { values, positionals } = cmd;
   const modelDir = modelDirFrom(values);
-  if (positionals.length === 0) throw new UsageError('give at least one IMAGE');
-  const k = intFlag('top', values.top, 5);
   const { model, info } = await loadModelFolder(modelDir);
   try {
-    const results = await predictImages(model, info, positionals, k);
+    const results = await predictImages(model, info, positionals, values.top);
     console.log(
       values.json ? JSON.stringify({ modelDir, predictions: results }) : formatPredictions(results),
     );

@@ -2,36 +2,51 @@ import * as path from 'node:path';
 import '../layers/lrn';
 import { writeFileAtomic } from '../io/atomic';
 import { loadModelFolder } from '../io/model_folder';
-import { evaluateFolder } from '../report/evaluate_folder';
+import { EVALUATE_FOLDER_DEFAULTS, evaluateFolder } from '../report/evaluate_folder';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
-import { intFlag, parse } from './args';
+import { defineCommand, parseCommandLine } from './flags';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
 
-export const summary = 'write a self-contained HTML report (curves, confusion matrix, samples)';
-
-const HELP = `usage: inception report --model-dir DIR | --model cifar10 [--data DIR] [--out FILE] [--samples-per-class 4]
-
-Writes one HTML file (default DIR/report.html, which 'inception serve' shows at /report): training curves
-from DIR/history.json or history.csv, and with --data (an image folder with the model's classes) the
-confusion matrix, per-class accuracy and a grid of sample predictions marked right or wrong.`;
+export const command = defineCommand({
+  name: 'report',
+  usage: '--model-dir DIR | --model NAME [--data DIR] [--out FILE] [--samples-per-class N]',
+  description:
+    "Writes one HTML file: training curves from DIR/history.json or history.csv, and with --data (an image folder with the model's classes) the confusion matrix, per-class accuracy and a grid of sample predictions marked right or wrong.",
+  flags: {
+    ...MODEL_DIR_FLAGS,
+    data: {
+      type: 'string',
+      metavar: 'DIR',
+      group: 'report',
+      help: "image folder with the model's classes to evaluate on",
+    },
+    out: {
+      type: 'string',
+      metavar: 'FILE',
+      defaultText: "DIR/report.html, which 'inception serve' shows at /report",
+      group: 'report',
+      help: 'the HTML file',
+    },
+    'samples-per-class': {
+      type: 'int',
+      min: 0,
+      default: EVALUATE_FOLDER_DEFAULTS.samplesPerClass,
+      group: 'report',
+      help: 'sample predictions shown per class (with --data)',
+    },
+  },
+});
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, {
-    ...MODEL_DIR_FLAGS,
-    data: { type: 'string' },
-    out: { type: 'string' },
-    'samples-per-class': { type: 'string' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { values } = cmd;
   const dir = modelDirFrom(values);
   const { model, info } = await loadModelFolder(dir);
   const evaluation = values.data
     ? await evaluateFolder(model, info, values.data, {
-        samplesPerClass: intFlag('samples-per-class', values['samples-per-class'], 4, 0),
+        samplesPerClass: values['samples-per-class'],
         onProgress: (done, total) => process.stderr.write(`\revaluating ${done}/${total}`),
       })
     : null;

@@ -1,25 +1,26 @@
 import { buildModel } from '../models/registry';
 import { formatSummary, modelSummary } from '../models/summary';
-import { parse } from './args';
+import { defineCommand, parseCommandLine } from './flags';
 import { googlenetArgsFromFlags, MODEL_FLAGS } from './model_flags';
 
-export const summary = 'print the Keras model summary of a network';
-
-const HELP = `usage: inception summary [--model NAME] [--input-shape 224,224,3] [--classes 10] [--width X] [--json]
-
-Prints the Keras functional-model summary (Layer (type) | Output Shape | Param # | Connected to) and the
-parameter totals. --json prints the same as one JSON document.`;
+export const command = defineCommand({
+  name: 'summary',
+  usage: '[--model NAME] [--input-shape H,W,C | --input-size N] [--classes N] [--width X] [--json]',
+  description:
+    'Prints the Keras functional-model summary (Layer (type) | Output Shape | Param # | Connected to) and the parameter totals.',
+  flags: {
+    ...MODEL_FLAGS,
+    json: { type: 'boolean', help: 'print the same as one JSON document' },
+  },
+});
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, { ...MODEL_FLAGS, json: { type: 'boolean' } });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const { model: name, args } = googlenetArgsFromFlags(values);
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { model: name, args } = googlenetArgsFromFlags(cmd.values);
   const model = buildModel(name, args);
   const data = modelSummary(model);
-  console.log(values.json ? JSON.stringify(data) : formatSummary(data));
+  console.log(cmd.values.json ? JSON.stringify(data) : formatSummary(data));
   model.dispose();
   return 0;
 }

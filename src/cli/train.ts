@@ -1,193 +1,251 @@
-import { OPTIMIZER_NAMES, type OptimizerName } from '../training/optimizers';
+import { MAX_SEED } from '../random';
+import { EARLY_STOPPING_DEFAULTS } from '../training/early_stopping';
+import { OPTIMIZER_NAMES } from '../training/optimizers';
 import { ProgressBar } from '../training/progress_bar';
-import { type TrainClassifierOptions, trainImageClassifier } from '../training/train_classifier';
-import { intFlag, nonNegativeFlag, numberFlag, parse, UsageError } from './args';
-import { googlenetArgsFromFlags, MODEL_FLAGS_HELP, MODEL_FLAGS_NO_CLASSES } from './model_flags';
+import { REDUCE_LR_DEFAULTS } from '../training/reduce_lr_on_plateau';
+import {
+  LR_SCHEDULES,
+  TRAIN_DEFAULTS,
+  type TrainClassifierOptions,
+  trainImageClassifier,
+} from '../training/train_classifier';
+import { UsageError } from './args';
+import { defineCommand, parseCommandLine } from './flags';
+import { googlenetArgsFromFlags, MODEL_FLAGS_NO_CLASSES } from './model_flags';
 import { interruptible, trainingReport } from './training_output';
 
-export const summary = 'train a network on an image folder (Keras callbacks, checkpoints, --resume)';
+export const command = defineCommand({
+  name: 'train',
+  usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--out DIR] [--resume] [--json] [callback flags]`,
+  description:
+    "Trains on DIR/<class>/<images> (JPEG/PNG, any size, resized to the input). Images are normalised per channel with the training set's mean and std (saved in preprocessing.json); training batches are shuffled and augmented (random horizontal flip, 4-pixel reflect pad + random crop) unless --no-augment.",
+  flags: {
+    data: {
+      type: 'string',
+      metavar: 'DIR',
+      group: 'data',
+      help: 'training image folder (one sub-folder per class); required unless --resume',
+    },
+    'val-data': {
+      type: 'string',
+      metavar: 'DIR',
+      group: 'data',
+      help: 'validation image folder with the same class folders',
+    },
+    'val-split': {
+      type: 'non-negative',
+      below: 1,
+      metavar: 'F',
+      default: TRAIN_DEFAULTS.valSplit,
+      group: 'data',
+      help: 'hold out this fraction of --data per class for validation (0: none)',
+    },
+    'skip-bad-files': {
+      type: 'boolean',
+      group: 'data',
+      help: 'leave undecodable images out (a warning each; every image is checked once before training, so counts and step totals are of the images used)',
+    },
+    seed: {
+      type: 'int',
+      min: 0,
+      max: MAX_SEED,
+      default: TRAIN_DEFAULTS.seed,
+      group: 'data',
+      help: 'seeds everything random: the split, shuffling, augmentation, initial weights and dropout; the same seed and data on one backend, machine and thread count give byte-identical weights.bin and history',
+    },
+    'no-augment': { type: 'boolean', group: 'data', help: 'no flip/crop augmentation' },
+    ...MODEL_FLAGS_NO_CLASSES,
+    epochs: {
+      type: 'int',
+      default: TRAIN_DEFAULTS.epochs,
+      group: 'training',
+      help: "epochs to train; with --resume, the new total (absent: the run's own)",
+    },
+    'batch-size': {
+      type: 'int',
+      default: TRAIN_DEFAULTS.batchSize,
+      group: 'training',
+      help: 'images per step',
+    },
+    optimizer: {
+      type: 'choice',
+      choices: OPTIMIZER_NAMES,
+      default: TRAIN_DEFAULTS.optimizer,
+      group: 'training',
+      help: 'the optimizer, with Keras defaults; sgd uses momentum 0.9',
+    },
+    lr: {
+      type: 'positive',
+      default: TRAIN_DEFAULTS.learningRate,
+      group: 'training',
+      help: 'learning rate; with cosine, the peak',
+    },
+    'lr-schedule': {
+      type: 'choice',
+      choices: LR_SCHEDULES,
+      default: TRAIN_DEFAULTS.lrSchedule,
+      group: 'training',
+      help: 'constant (ReduceLROnPlateau may lower it) or, per step, linear warm-up to --lr then cosine decay to 0 at the last step (Keras CosineDecay with warmup_target; turns ReduceLROnPlateau off)',
+    },
+    'warmup-epochs': {
+      type: 'int',
+      min: 0,
+      default: TRAIN_DEFAULTS.warmupEpochs,
+      group: 'training',
+      help: 'warm-up of the cosine schedule',
+    },
+    out: {
+      type: 'string',
+      metavar: 'DIR',
+      default: 'runs/train',
+      group: 'training',
+      help: 'the model folder',
+    },
+    resume: {
+      type: 'boolean',
+      group: 'training',
+      help: 'continue the run in --out from checkpoints/last (weights, optimizer state, epoch, learning rate, callback state); --epochs may raise the total',
+    },
+    keep: {
+      type: 'choice',
+      choices: ['best', 'last'],
+      default: TRAIN_DEFAULTS.keep,
+      group: 'training',
+      help: "save the best epoch's weights (by --monitor) or the last epoch's",
+    },
+    json: {
+      type: 'boolean',
+      group: 'training',
+      help: 'print one JSON document (history, result) on stdout; progress goes to stderr',
+    },
+    monitor: {
+      type: 'string',
+      metavar: 'NAME',
+      group: 'callbacks (Keras semantics)',
+      defaultText: `${REDUCE_LR_DEFAULTS.monitor}; loss without validation`,
+      help: 'quantity the callbacks watch',
+    },
+    'reduce-lr-patience': {
+      type: 'int',
+      min: 0,
+      default: REDUCE_LR_DEFAULTS.patience,
+      group: 'callbacks (Keras semantics)',
+      help: 'ReduceLROnPlateau patience',
+    },
+    'reduce-lr-factor': {
+      type: 'non-negative',
+      below: 1,
+      metavar: 'F',
+      default: REDUCE_LR_DEFAULTS.factor,
+      group: 'callbacks (Keras semantics)',
+      help: 'ReduceLROnPlateau factor',
+    },
+    'reduce-lr-cooldown': {
+      type: 'int',
+      min: 0,
+      default: REDUCE_LR_DEFAULTS.cooldown,
+      group: 'callbacks (Keras semantics)',
+      help: 'ReduceLROnPlateau cooldown',
+    },
+    'min-lr': {
+      type: 'non-negative',
+      default: REDUCE_LR_DEFAULTS.minLr,
+      group: 'callbacks (Keras semantics)',
+      help: 'ReduceLROnPlateau min_lr',
+    },
+    'min-delta': {
+      type: 'non-negative',
+      defaultText: `${REDUCE_LR_DEFAULTS.minDelta} / ${EARLY_STOPPING_DEFAULTS.minDelta}`,
+      group: 'callbacks (Keras semantics)',
+      help: 'ReduceLROnPlateau / EarlyStopping min_delta',
+    },
+    'no-reduce-lr': { type: 'boolean', group: 'callbacks (Keras semantics)', help: 'no ReduceLROnPlateau' },
+    'early-stopping-patience': {
+      type: 'int',
+      min: 0,
+      defaultText: 'off',
+      group: 'callbacks (Keras semantics)',
+      help: 'enable EarlyStopping with this patience',
+    },
+    'restore-best-weights': {
+      type: 'boolean',
+      group: 'callbacks (Keras semantics)',
+      help: "EarlyStopping restores the best epoch's weights when it stops",
+    },
+  },
+  epilog:
+    'The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json, history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the current step, writes its checkpoint and exits 130; continue with --resume. Each run writes into its own generation of --out (.gen-<id>/) and publishes it whole, by one rename of the --out/current link, only when it ends well: a failed, interrupted or killed run leaves an earlier model in --out, checkpoints included, as it was, and --resume continues the interrupted run. A NaN or infinite loss, metric or weight stops training with an error (exit 1; Keras TerminateOnNaN) before anything diverged is saved.',
+});
 
-const HELP = `usage: inception train --data DIR [--val-data DIR | --val-split 0.1] [--model NAME] [--width X]
-                       [--input-size N] [--epochs N] [--batch-size N] [--optimizer adam|rmsprop|sgd]
-                       [--lr X] [--out DIR] [--resume] [--json] [callback flags]
-
-Trains on DIR/<class>/<images> (JPEG/PNG, any size, resized to the input). Images are normalised per channel
-with the training set's mean and std (saved in preprocessing.json); training batches are shuffled and
-augmented (random horizontal flip, 4-pixel reflect pad + random crop) unless --no-augment.
-
-data:
-  --data DIR                    training image folder (one sub-folder per class)
-  --val-data DIR                validation image folder with the same class folders
-  --val-split F                 hold out this fraction of --data per class for validation (default 0.1; 0: none)
-  --skip-bad-files              leave undecodable images out (a warning each; every image is checked once
-                                before training, so counts and step totals are of the images used)
-  --seed N                      seeds the split, shuffling, augmentation (default 0;
-                                weight initialisation is not seeded)
-  --no-augment                  no flip/crop augmentation
-
-model:
-${MODEL_FLAGS_HELP}
-
-training:
-  --epochs N                    (default 10)
-  --batch-size N                (default 32)
-  --optimizer adam|rmsprop|sgd  (default adam; sgd uses momentum 0.9)
-  --lr X                        learning rate (default 0.001); with cosine, the peak
-  --lr-schedule constant|cosine constant (default; ReduceLROnPlateau may lower it) or, per step, linear
-                                warm-up to --lr then cosine decay to 0 at the last step (Keras CosineDecay
-                                with warmup_target; turns ReduceLROnPlateau off)
-  --warmup-epochs N             warm-up of the cosine schedule (default 1)
-  --out DIR                     the model folder (default runs/train)
-  --resume                      continue the run in --out from checkpoints/last (weights, optimizer state,
-                                epoch, learning rate, callback state); --epochs may raise the total
-  --keep best|last              save the best epoch's weights (by --monitor; default) or the last epoch's
-  --json                        print one JSON document (history, result) on stdout; progress goes to stderr
-
-callbacks (Keras semantics):
-  --monitor NAME                quantity the callbacks watch (default val_loss; loss without validation)
-  --reduce-lr-patience N        ReduceLROnPlateau patience (default 10)
-  --reduce-lr-factor F          ReduceLROnPlateau factor (default 0.1)
-  --reduce-lr-cooldown N        ReduceLROnPlateau cooldown (default 0)
-  --min-lr X                    ReduceLROnPlateau min_lr (default 0)
-  --min-delta X                 ReduceLROnPlateau / EarlyStopping min_delta (default 1e-4 / 0)
-  --no-reduce-lr                no ReduceLROnPlateau
-  --early-stopping-patience N   enable EarlyStopping with this patience
-  --restore-best-weights        EarlyStopping restores the best epoch's weights when it stops
-
-The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json,
-history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the
-current step, writes its checkpoint and exits 130; continue with --resume. Each run writes into its own
-generation of --out (.gen-<id>/) and publishes it whole, by one rename of the --out/current link, only when it
-ends well: a failed, interrupted or killed run leaves an earlier model in --out, checkpoints included, as it
-was, and --resume continues the interrupted run. A NaN or infinite loss, metric or weight stops training with an error
-(exit 1; Keras TerminateOnNaN) before anything diverged is saved.`;
+/** Flags a resumed run takes from the command line; the others come from the checkpoint. */
+const RESUME_FLAGS = ['out', 'resume', 'epochs', 'json'];
 
 export async function run(argv: string[]): Promise<number | undefined> {
-  const { values } = parse(argv, {
-    ...MODEL_FLAGS_NO_CLASSES,
-    data: { type: 'string' },
-    'val-data': { type: 'string' },
-    'val-split': { type: 'string' },
-    'skip-bad-files': { type: 'boolean' },
-    seed: { type: 'string' },
-    'no-augment': { type: 'boolean' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    optimizer: { type: 'string' },
-    lr: { type: 'string' },
-    'lr-schedule': { type: 'string' },
-    'warmup-epochs': { type: 'string' },
-    out: { type: 'string' },
-    resume: { type: 'boolean' },
-    keep: { type: 'string' },
-    json: { type: 'boolean' },
-    monitor: { type: 'string' },
-    'reduce-lr-patience': { type: 'string' },
-    'reduce-lr-factor': { type: 'string' },
-    'reduce-lr-cooldown': { type: 'string' },
-    'min-lr': { type: 'string' },
-    'min-delta': { type: 'string' },
-    'no-reduce-lr': { type: 'boolean' },
-    'early-stopping-patience': { type: 'string' },
-    'restore-best-weights': { type: 'boolean' },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const out = (values.out as string | undefined) ?? 'runs/train';
-  const resume = Boolean(values.resume);
+  const cmd = parseCommandLine(command, argv);
+  if (!cmd) return 0;
+  const { values, given } = cmd;
+  const resume = values.resume;
   if (!resume && !values.data)
     throw new UsageError('--data DIR is required (or --resume to continue a run in --out)');
-  if (values['val-data'] && values['val-split'] !== undefined) {
+  if (given.has('val-data') && given.has('val-split')) {
     throw new UsageError('give either --val-data or --val-split, not both');
   }
-  const optimizer = (values.optimizer as string | undefined) ?? 'adam';
-  if (!OPTIMIZER_NAMES.includes(optimizer as OptimizerName)) {
-    throw new UsageError(
-      `--optimizer must be one of ${OPTIMIZER_NAMES.join(', ')}, got ${JSON.stringify(optimizer)}`,
-    );
-  }
-  const lrSchedule = (values['lr-schedule'] as string | undefined) ?? 'constant';
-  if (lrSchedule !== 'constant' && lrSchedule !== 'cosine') {
-    throw new UsageError(`--lr-schedule must be constant or cosine, got ${JSON.stringify(lrSchedule)}`);
-  }
-  const reduceLrFlags = Object.keys(values).filter((k) => k.startsWith('reduce-lr-') || k === 'min-lr');
+  const lrSchedule = values['lr-schedule'];
+  const reduceLrFlags = [...given].filter((k) => k.startsWith('reduce-lr-') || k === 'min-lr');
   if (lrSchedule === 'cosine' && reduceLrFlags.length) {
     throw new UsageError(`--lr-schedule cosine turns ReduceLROnPlateau off; drop --${reduceLrFlags[0]}`);
   }
-  if (values['warmup-epochs'] !== undefined && lrSchedule !== 'cosine') {
+  if (given.has('warmup-epochs') && lrSchedule !== 'cosine') {
     throw new UsageError('--warmup-epochs needs --lr-schedule cosine');
   }
-  const keep = (values.keep as string | undefined) ?? 'best';
-  if (keep !== 'best' && keep !== 'last')
-    throw new UsageError(`--keep must be best or last, got ${JSON.stringify(keep)}`);
-  const { model, args } = googlenetArgsFromFlags(values);
-  const { numClasses: _, ...modelArgs } = args;
-  const minDelta = values['min-delta'] as string | undefined;
-  const esPatience = values['early-stopping-patience'] as string | undefined;
-  if (values['restore-best-weights'] && esPatience === undefined) {
+  if (values['restore-best-weights'] && values['early-stopping-patience'] === undefined) {
     throw new UsageError('--restore-best-weights needs --early-stopping-patience N');
   }
+  const { model, args } = googlenetArgsFromFlags(values);
+  const minDelta = values['min-delta'];
+  const esPatience = values['early-stopping-patience'];
   const options: TrainClassifierOptions = {
     data: values.data as string,
-    valData: values['val-data'] as string | undefined,
-    valSplit: nonNegativeFlag('val-split', values['val-split'] as string | undefined, 0.1, 1),
+    valData: values['val-data'],
+    valSplit: values['val-split'],
     model,
-    modelArgs,
-    epochs:
-      values.epochs === undefined && resume
-        ? undefined
-        : intFlag('epochs', values.epochs as string | undefined, 10),
-    batchSize: intFlag('batch-size', values['batch-size'] as string | undefined, 32),
-    optimizer: optimizer as OptimizerName,
-    learningRate: numberFlag('lr', values.lr as string | undefined, 1e-3),
-    seed: intFlag('seed', values.seed as string | undefined, 0, 0),
+    modelArgs: args,
+    epochs: resume && !given.has('epochs') ? undefined : values.epochs,
+    batchSize: values['batch-size'],
+    optimizer: values.optimizer,
+    learningRate: values.lr,
+    seed: values.seed,
     augmentation: values['no-augment'] ? false : undefined,
-    monitor: values.monitor as string | undefined,
+    monitor: values.monitor,
     lrSchedule,
-    warmupEpochs: intFlag('warmup-epochs', values['warmup-epochs'] as string | undefined, 1, 0),
+    warmupEpochs: values['warmup-epochs'],
     reduceLr:
       values['no-reduce-lr'] || lrSchedule === 'cosine'
         ? false
         : {
-            patience: intFlag(
-              'reduce-lr-patience',
-              values['reduce-lr-patience'] as string | undefined,
-              10,
-              0,
-            ),
-            factor: nonNegativeFlag(
-              'reduce-lr-factor',
-              values['reduce-lr-factor'] as string | undefined,
-              0.1,
-              1,
-            ),
-            cooldown: intFlag('reduce-lr-cooldown', values['reduce-lr-cooldown'] as string | undefined, 0, 0),
-            minLr: nonNegativeFlag('min-lr', values['min-lr'] as string | undefined, 0),
-            minDelta: nonNegativeFlag('min-delta', minDelta, 1e-4),
+            patience: values['reduce-lr-patience'],
+            factor: values['reduce-lr-factor'],
+            cooldown: values['reduce-lr-cooldown'],
+            minLr: values['min-lr'],
+            minDelta,
           },
     earlyStopping:
       esPatience === undefined
         ? false
-        : {
-            patience: intFlag('early-stopping-patience', esPatience, 0, 0),
-            minDelta: nonNegativeFlag('min-delta', minDelta, 0),
-            restoreBestWeights: Boolean(values['restore-best-weights']),
-          },
-    keep,
+        : { patience: esPatience, minDelta, restoreBestWeights: values['restore-best-weights'] },
+    keep: values.keep,
     onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
-    out,
+    out: values.out,
   };
   if (resume) {
     // A resumed run keeps the options it was started with (they are in checkpoints/last); say so.
-    const ignored = Object.keys(values).filter((k) => !['out', 'resume', 'epochs', 'json'].includes(k));
+    const ignored = [...given].filter((k) => !RESUME_FLAGS.includes(k));
     if (ignored.length)
       process.stderr.write(
         `train --resume: using the checkpoint's options; ignoring --${ignored.join(', --')}\n`,
       );
   }
-  const json = Boolean(values.json);
+  const json = values.json;
   const stream = json ? process.stderr : process.stdout;
   const print = (line: string) => stream.write(`${line}\n`);
   const started = Date.now();

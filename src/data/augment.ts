@@ -1,5 +1,5 @@
+import { type Random, randomInt } from '../random';
 import type { Pixels } from './decode';
-import { type Random, randomInt } from './random';
 import type { Augmentation } from './types';
 
 /**

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, seededRandom, shuffleInPlace } from '../random';
 import { augmentPixels } from './augment';
 import { handleBadFile } from './bad_file';
 import { checkPreprocessing, decodePixels, normalizePixels, type Pixels } from './decode';
 import type { ImageFolderDataset } from './image_folder';
 import { prefetchInOrder } from './prefetch';
-import { deriveSeed, seededRandom, shuffleInPlace } from './random';
 import type { Batch, BatchOptions, LabelledFile } from './types';
 
 /** What a finished stream saw: the generator's return value. */

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { seededRandom, shuffleInPlace } from './random';
+import { seededRandom, shuffleInPlace } from '../random';
 import type { LabelledFile } from './types';
 
 /** File extensions read as images (case-insensitive); other files in a class folder are ignored. */

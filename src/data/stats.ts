@@ -1,8 +1,8 @@
+import { seededRandom, shuffleInPlace } from '../random';
 import { handleBadFile } from './bad_file';
 import { decodePixels, type ImageGeometry } from './decode';
 import type { ImageFolderDataset } from './image_folder';
 import { prefetchInOrder } from './prefetch';
-import { seededRandom, shuffleInPlace } from './random';
 import type { BadFilePolicy } from './types';
 
 export interface ChannelStatsOptions {

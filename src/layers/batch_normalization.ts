@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, hasBatchNormTrainingKernels } from '../ops/batch_norm_training';
+import { registerLayerClass, tfjsLayerClass } from './tfjs_classes';
 
 export type BatchNormalizationLayerArgs = NonNullable<Parameters<typeof tf.layers.batchNormalization>[0]>;
 type TfjsBatchNormalization = ReturnType<typeof tf.layers.batchNormalization>;
@@ -17,11 +18,8 @@ interface BatchNormalizationState {
   movingVariance: tf.LayerVariable;
 }
 
-/** tfjs's own class, from the serialization registry (tfjs exports only its factory). */
-const TfjsBatchNormalizationClass = tf.serialization.SerializationMap.getMap().classNameMap
-  .BatchNormalization[0] as unknown as new (
-  args?: BatchNormalizationLayerArgs,
-) => TfjsBatchNormalization;
+const TfjsBatchNormalizationClass =
+  tfjsLayerClass<new (args?: BatchNormalizationLayerArgs) => TfjsBatchNormalization>('BatchNormalization');
 
 /**
  * tfjs's BatchNormalization with a fast training mode: on a backend with the fused kernels (`onednn`), the
@@ -67,10 +65,7 @@ export class BatchNormalization extends TfjsBatchNormalizationClass {
     });
   }
 }
-// fromConfig is inherited (tfjs's static), which the constructor type above does not show.
-tf.serialization.registerClass(
-  BatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
-);
+registerLayerClass(BatchNormalization);
 
 /** `tf.layers.batchNormalization` with the fast training mode above. */
 export function batchNormalization(args: BatchNormalizationLayerArgs = {}): BatchNormalization {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBiasRelu, hasConv2DBiasReluKernels } from '../ops/conv2d_bias_relu';
+import { registerLayerClass, tfjsLayerClass } from './tfjs_classes';
 
 export type Conv2DLayerArgs = Parameters<typeof tf.layers.conv2d>[0];
 type TfjsConv2D = ReturnType<typeof tf.layers.conv2d>;
@@ -16,10 +17,7 @@ interface Conv2DState {
   bias: tf.LayerVariable | null;
 }
 
-/** tfjs's own class, from the serialization registry (tfjs exports only its factory). */
-const TfjsConv2DClass = tf.serialization.SerializationMap.getMap().classNameMap.Conv2D[0] as unknown as new (
-  args: Conv2DLayerArgs,
-) => TfjsConv2D;
+const TfjsConv2DClass = tfjsLayerClass<new (args: Conv2DLayerArgs) => TfjsConv2D>('Conv2D');
 
 /**
  * tfjs's Conv2D, with ReLU convolutions trained as one fused kernel on a backend that has it (`onednn`):
@@ -58,10 +56,7 @@ export class Conv2D extends TfjsConv2DClass {
     );
   }
 }
-// fromConfig is inherited (tfjs's static), which the constructor type above does not show.
-tf.serialization.registerClass(
-  Conv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
-);
+registerLayerClass(Conv2D);
 
 /** `tf.layers.conv2d` with the fused training path above. */
 export function conv2d(args: Conv2DLayerArgs): Conv2D {

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { dropout } from '../layers/dropout';
 import { type ConvBlock, convRelu, type InceptionFilters, inceptionModule } from './inception_module';
+import { type LayerSeeds, layerSeeds } from './layer_seeds';
 
 /** Options shared by every builder of the family (Keras `applications` style). */
 export interface GoogLeNetArgs {
@@ -15,6 +17,12 @@ export interface GoogLeNetArgs {
   includeTop?: boolean;
   /** Activation of the head: 'softmax' (default) or 'linear' for logits. */
   classifierActivation?: 'softmax' | 'linear';
+  /**
+   * Seeds every random initialiser and dropout layer (an integer in [0, 2^32)): the same seed builds the same
+   * weights and, in training, draws the same dropout masks; each layer gets its own seed derived from it.
+   * Default: unseeded (tfjs's Math.random).
+   */
+  seed?: number;
 }
 
 /** Inception modules of GoogLeNet, Table 1 of Szegedy et al. 2014: [name, 1x1, 3x3red, 3x3, 5x5red, 5x5, poolproj]. */
@@ -40,6 +48,22 @@ export const INCEPTION_TABLE: Record<'3' | '4' | '5', ModuleRow[]> = {
 /** Stride-2 stages between input and the global pool: the input must survive five halvings. */
 export const MIN_INPUT_SIZE = 32;
 
+/**
+ * The builders' defaults for what the notebook's `googlenet(in_shape=(224,224,3), n_classes=10)` sets.
+ * Frozen: callers copy the shape (`[...inputShape]`) rather than share it.
+ */
+export const GOOGLENET_DEFAULTS = Object.freeze({
+  inputShape: Object.freeze([224, 224, 3] as const),
+  numClasses: 10,
+  dropout: 0.5,
+  widthMultiplier: 1,
+});
+
+/** A fresh copy of the default input shape. */
+export function defaultInputShape(): [number, number, number] {
+  return [...GOOGLENET_DEFAULTS.inputShape];
+}
+
 export interface ResolvedArgs {
   inputShape: [number, number, number];
   numClasses: number;
@@ -47,14 +71,16 @@ export interface ResolvedArgs {
   widthMultiplier: number;
   includeTop: boolean;
   classifierActivation: 'softmax' | 'linear';
+  /** Where the builder's layers take their seeds from, in build order (unseeded without `seed`). */
+  seeds: LayerSeeds;
 }
 
 /** Validates builder options up front, echoing the bad value (Keras `applications` style). */
 export function resolveArgs(builder: string, args: GoogLeNetArgs, minInput = MIN_INPUT_SIZE): ResolvedArgs {
-  const inputShape = args.inputShape ?? [224, 224, 3];
-  const numClasses = args.numClasses ?? 10;
-  const dropout = args.dropout ?? 0.5;
-  const widthMultiplier = args.widthMultiplier ?? 1;
+  const inputShape = args.inputShape ?? defaultInputShape();
+  const numClasses = args.numClasses ?? GOOGLENET_DEFAULTS.numClasses;
+  const dropout = args.dropout ?? GOOGLENET_DEFAULTS.dropout;
+  const widthMultiplier = args.widthMultiplier ?? GOOGLENET_DEFAULTS.widthMultiplier;
   const includeTop = args.includeTop ?? true;
   const classifierActivation = args.classifierActivation ?? 'softmax';
   if (
@@ -87,7 +113,8 @@ export function resolveArgs(builder: string, args: GoogLeNetArgs, minInput = MIN
       `${builder}: classifierActivation must be 'softmax' or 'linear', got ${JSON.stringify(classifierActivation)}`,
     );
   }
-  return { inputShape, numClasses, dropout, widthMultiplier, includeTop, classifierActivation };
+  const seeds = layerSeeds(builder, args.seed);
+  return { inputShape, numClasses, dropout, widthMultiplier, includeTop, classifierActivation, seeds };
 }
 
 /** A filter count scaled by the width multiplier: rounded, at least 1. */
@@ -120,9 +147,10 @@ export function inceptionStage(
   widthMultiplier: number,
   conv: ConvBlock = convRelu,
   onModule?: ModuleTap,
+  seeds?: LayerSeeds,
 ): tf.SymbolicTensor {
   for (const row of rows) {
-    x = inceptionModule(x, moduleFilters(row, widthMultiplier), row[0], conv);
+    x = inceptionModule(x, moduleFilters(row, widthMultiplier), row[0], conv, seeds);
     onModule?.(row[0], x);
   }
   return x;
@@ -138,14 +166,27 @@ export function maxPool2(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor 
 /** Dropout → dense classifier on pooled features: layers `${prefix}dropout` and `${prefix}output`. */
 export function dropoutDense(
   x: tf.SymbolicTensor,
-  a: Pick<ResolvedArgs, 'numClasses' | 'classifierActivation'>,
+  a: Pick<ResolvedArgs, 'numClasses' | 'classifierActivation' | 'seeds'>,
   rate: number,
   prefix = '',
 ): tf.SymbolicTensor {
-  x = tf.layers.dropout({ rate, name: `${prefix}dropout` }).apply(x) as tf.SymbolicTensor;
-  return tf.layers
-    .dense({ units: a.numClasses, activation: a.classifierActivation, name: `${prefix}output` })
-    .apply(x) as tf.SymbolicTensor;
+  x = dropout({ rate, name: `${prefix}dropout`, seed: a.seeds.next() }).apply(x) as tf.SymbolicTensor;
+  return denseLayer(a.seeds, {
+    units: a.numClasses,
+    activation: a.classifierActivation,
+    name: `${prefix}output`,
+  }).apply(x) as tf.SymbolicTensor;
+}
+
+/** `tf.layers.dense` with its (Glorot-uniform, tfjs's default) kernel initialiser seeded from `seeds`. */
+export function denseLayer(
+  seeds: LayerSeeds,
+  args: Parameters<typeof tf.layers.dense>[0],
+): ReturnType<typeof tf.layers.dense> {
+  return tf.layers.dense({
+    kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
+    ...args,
+  });
 }
 
 /** Global average pool → dropout → dense classifier, named as in the notebook. */
@@ -166,27 +207,29 @@ export interface BodyOptions {
   norm?: (x: tf.SymbolicTensor, name: string) => tf.SymbolicTensor;
   /** Sees each inception module's output. */
   onModule?: ModuleTap;
+  /** Seeds of the random initialisers, drawn in build order. Default: unseeded. */
+  seeds?: LayerSeeds;
 }
 
 /** The ImageNet-style GoogLeNet body: stride-2 stem, inception 3a-5b; 224x224 → 7x7x1024 at width 1. */
 export function googlenetBody(
   input: tf.SymbolicTensor,
   widthMultiplier: number,
-  { conv = convRelu, norm, onModule }: BodyOptions = {},
+  { conv = convRelu, norm, onModule, seeds }: BodyOptions = {},
 ): tf.SymbolicTensor {
   const w = (f: number) => scaleFilters(f, widthMultiplier);
-  let x = conv(input, w(64), 7, 'conv_1_7x7_2', 2); // 112x112x64
+  let x = conv(input, w(64), 7, 'conv_1_7x7_2', 2, seeds); // 112x112x64
   x = maxPool2(x, 'max_pool_1_3x3_2'); // 56x56x64
   if (norm) x = norm(x, 'lrn_1');
-  x = conv(x, w(64), 1, 'conv_2a_3x3_1'); // 56x56x64
-  x = conv(x, w(192), 3, 'conv_2b_3x3_1'); // 56x56x192
+  x = conv(x, w(64), 1, 'conv_2a_3x3_1', 1, seeds); // 56x56x64
+  x = conv(x, w(192), 3, 'conv_2b_3x3_1', 1, seeds); // 56x56x192
   if (norm) x = norm(x, 'lrn_2');
   x = maxPool2(x, 'max_pool_2_3x3_2'); // 28x28x192
-  x = inceptionStage(x, INCEPTION_TABLE['3'], widthMultiplier, conv, onModule); // 28x28x480
+  x = inceptionStage(x, INCEPTION_TABLE['3'], widthMultiplier, conv, onModule, seeds); // 28x28x480
   x = maxPool2(x, 'max_pool_3_3x3_2'); // 14x14x480
-  x = inceptionStage(x, INCEPTION_TABLE['4'], widthMultiplier, conv, onModule); // 14x14x832
+  x = inceptionStage(x, INCEPTION_TABLE['4'], widthMultiplier, conv, onModule, seeds); // 14x14x832
   x = maxPool2(x, 'max_pool_4_3x3_2'); // 7x7x832
-  return inceptionStage(x, INCEPTION_TABLE['5'], widthMultiplier, conv, onModule); // 7x7x1024
+  return inceptionStage(x, INCEPTION_TABLE['5'], widthMultiplier, conv, onModule, seeds); // 7x7x1024
 }
 
 /**
@@ -201,7 +244,7 @@ export function googlenetBody(
 export function googlenet(args: GoogLeNetArgs = {}): tf.LayersModel {
   const a = resolveArgs('googlenet', args);
   const input = tf.input({ shape: a.inputShape, name: 'input' }); // 224x224x3
-  const x = googlenetBody(input, a.widthMultiplier); // 7x7x1024
+  const x = googlenetBody(input, a.widthMultiplier, { seeds: a.seeds }); // 7x7x1024
   const output = classifierHead(x, a); // 1024 → numClasses
   return tf.model({ inputs: input, outputs: output, name: 'googlenet' });
 }

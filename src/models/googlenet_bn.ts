@@ -19,7 +19,7 @@ export const BN_EPSILON = 1e-3;
  * (the ReLU), so the block's output carries the same name as the notebook's conv+ReLU layer and
  * `inceptionModule`'s layer names stay as documented.
  */
-export const convBnRelu: ConvBlock = (x, filters, kernelSize, name, strides = 1) => {
+export const convBnRelu: ConvBlock = (x, filters, kernelSize, name, strides = 1, seeds) => {
   const inner = (suffix: string) => (name ? `${name}_${suffix}` : undefined);
   let y = conv2d({
     filters,
@@ -27,7 +27,7 @@ export const convBnRelu: ConvBlock = (x, filters, kernelSize, name, strides = 1)
     strides,
     padding: 'same',
     useBias: false,
-    kernelInitializer: tf.initializers.heNormal({}),
+    kernelInitializer: tf.initializers.heNormal({ seed: seeds?.next() }),
     name: inner('conv'),
   }).apply(x) as tf.SymbolicTensor;
   y = batchNormalization({ axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: inner('bn') }).apply(
@@ -45,6 +45,6 @@ export const convBnRelu: ConvBlock = (x, filters, kernelSize, name, strides = 1)
 export function googlenetBN(args: GoogLeNetArgs = {}): tf.LayersModel {
   const a = resolveArgs('googlenet-bn', args);
   const input = tf.input({ shape: a.inputShape, name: 'input' }); // 224x224x3
-  const x = googlenetBody(input, a.widthMultiplier, { conv: convBnRelu }); // 7x7x1024
+  const x = googlenetBody(input, a.widthMultiplier, { conv: convBnRelu, seeds: a.seeds }); // 7x7x1024
   return tf.model({ inputs: input, outputs: classifierHead(x, a), name: 'googlenet_bn' });
 }

@@ -65,13 +65,13 @@ export function googlenetCifar(args: GoogLeNetCifarArgs = {}): tf.LayersModel {
   }
   const conv = batchNorm ? convBnRelu : convRelu;
   const input = tf.input({ shape: a.inputShape, name: 'input' }); // 32x32x3
-  let x = conv(input, scaleFilters(192, a.widthMultiplier), 3, 'conv_1_3x3_1'); // 32x32x192
+  let x = conv(input, scaleFilters(192, a.widthMultiplier), 3, 'conv_1_3x3_1', 1, a.seeds); // 32x32x192
   if (stemPool) x = maxPool2(x, 'max_pool_1_3x3_2'); // 16x16x192; the stages below then run at half size
-  x = inceptionStage(x, INCEPTION_TABLE['3'], a.widthMultiplier, conv); // 32x32x480
+  x = inceptionStage(x, INCEPTION_TABLE['3'], a.widthMultiplier, conv, undefined, a.seeds); // 32x32x480
   x = maxPool2(x, 'max_pool_3_3x3_2'); // 16x16x480
-  x = inceptionStage(x, INCEPTION_TABLE['4'], a.widthMultiplier, conv); // 16x16x832
+  x = inceptionStage(x, INCEPTION_TABLE['4'], a.widthMultiplier, conv, undefined, a.seeds); // 16x16x832
   x = maxPool2(x, 'max_pool_4_3x3_2'); // 8x8x832
-  x = inceptionStage(x, INCEPTION_TABLE['5'], a.widthMultiplier, conv); // 8x8x1024
+  x = inceptionStage(x, INCEPTION_TABLE['5'], a.widthMultiplier, conv, undefined, a.seeds); // 8x8x1024
   const output = classifierHead(x, a, 'global_avg_pool'); // 1024 → numClasses
   return tf.model({ inputs: input, outputs: output, name: 'googlenet_cifar' });
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { lrn, PAPER_LRN } from '../layers/lrn';
 import {
+  denseLayer,
   dropoutDense,
   type GoogLeNetArgs,
   googlenetBody,
@@ -48,11 +49,13 @@ function auxClassifier(
       name: `${prefix}avg_pool_5x5_3`,
     })
     .apply(x) as tf.SymbolicTensor;
-  x = conv(x, scaleFilters(128, a.widthMultiplier), 1, `${prefix}conv_1x1`);
+  x = conv(x, scaleFilters(128, a.widthMultiplier), 1, `${prefix}conv_1x1`, 1, a.seeds);
   x = tf.layers.flatten({ name: `${prefix}flatten` }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers
-    .dense({ units: scaleFilters(1024, a.widthMultiplier), activation: 'relu', name: `${prefix}fc` })
-    .apply(x) as tf.SymbolicTensor;
+  x = denseLayer(a.seeds, {
+    units: scaleFilters(1024, a.widthMultiplier),
+    activation: 'relu',
+    name: `${prefix}fc`,
+  }).apply(x) as tf.SymbolicTensor;
   return dropoutDense(x, a, AUX_DROPOUT, prefix);
 }
 
@@ -92,6 +95,7 @@ export function googlenetPaper(args: GoogLeNetPaperArgs = {}): tf.LayersModel {
   const aux: tf.SymbolicTensor[] = [];
   const x = googlenetBody(input, a.widthMultiplier, {
     norm: (t, name) => lrn({ ...PAPER_LRN, name }).apply(t) as tf.SymbolicTensor,
+    seeds: a.seeds,
     onModule: (name, t) => {
       if (withAux && AUX_TAPS[name]) aux.push(auxClassifier(t, a, AUX_TAPS[name], convRelu));
     },

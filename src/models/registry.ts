@@ -4,6 +4,9 @@ import { googlenetBN } from './googlenet_bn';
 import { googlenetCifar } from './googlenet_cifar';
 import { googlenetPaper } from './googlenet_paper';
 
+/** The builder `--model` and trainImageClassifier use when none is named: the notebook's network. */
+export const DEFAULT_MODEL = 'googlenet';
+
 /** Builders the CLI's `--model NAME` can name. Every builder takes the same GoogLeNetArgs. */
 export const MODEL_BUILDERS: Record<string, (args?: GoogLeNetArgs) => tf.LayersModel> = {
   googlenet,

@@ -1,3 +1,6 @@
+/** How many classes a top-k answer lists unless asked otherwise (predict, the service). */
+export const DEFAULT_TOP_K = 5;
+
 /** One class of a top-k answer. */
 export interface Prediction {
   label: string;

@@ -27,6 +27,9 @@ export interface FolderEvaluation {
   samples: Sample[];
 }
 
+/** What evaluateFolder (and so `inception report --data`) uses for an option it is not given. */
+export const EVALUATE_FOLDER_DEFAULTS = { batchSize: 32, samplesPerClass: 4 };
+
 const THUMBNAIL_PX = 96;
 
 async function thumbnail(file: string): Promise<string> {
@@ -53,8 +56,8 @@ export async function evaluateFolder(
 ): Promise<FolderEvaluation> {
   const dataset = await ImageFolderDataset.open(dir, { classNames: info.labels });
   const classify = classifier(model, info);
-  const batchSize = options.batchSize ?? 32;
-  const perClass = options.samplesPerClass ?? 4;
+  const batchSize = options.batchSize ?? EVALUATE_FOLDER_DEFAULTS.batchSize;
+  const perClass = options.samplesPerClass ?? EVALUATE_FOLDER_DEFAULTS.samplesPerClass;
   const n = info.labels.length;
   const confusion = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   const samples: Sample[] = [];

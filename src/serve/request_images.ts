@@ -10,8 +10,6 @@ export interface UploadedImage {
 
 /** Raw image bodies the API accepts, besides multipart/form-data. */
 export const IMAGE_TYPES = ['image/jpeg', 'image/png'];
-/** At most this many files in one multipart request. */
-export const MAX_FILES = 32;
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${limit} bytes`);
@@ -49,11 +47,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function readMultipart(req: IncomingMessage, limit: number): Promise<UploadedImage[]> {
+function readMultipart(req: IncomingMessage, limit: number, maxFiles: number): Promise<UploadedImage[]> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: MAX_FILES, fileSize: limit, fields: 16 } });
+      parser = busboy({ headers: req.headers, limits: { files: maxFiles, fileSize: limit, fields: 16 } });
     } catch (e) {
       reject(new HttpError(400, 'bad_multipart', `multipart/form-data: ${(e as Error).message}`));
       return;
@@ -81,7 +79,13 @@ function readMultipart(req: IncomingMessage, limit: number): Promise<UploadedIma
       });
     });
     parser.on('filesLimit', () =>
-      fail(new HttpError(413, 'too_many_files', `at most ${MAX_FILES} files per request`)),
+      fail(
+        new HttpError(
+          413,
+          'too_many_images',
+          `request holds more than ${maxFiles} images, over the limit per request (--max-images)`,
+        ),
+      ),
     );
     parser.on('error', (e: Error) =>
       fail(new HttpError(400, 'bad_multipart', `multipart/form-data: ${e.message}`)),
@@ -105,6 +109,7 @@ function readMultipart(req: IncomingMessage, limit: number): Promise<UploadedIma
 export async function readRequestImages(
   req: IncomingMessage,
   limit: number,
+  maxFiles: number,
 ): Promise<{ images: UploadedImage[]; multipart: boolean }> {
   const type = mediaType(req);
   const multipart = type === 'multipart/form-data';
@@ -116,9 +121,34 @@ export async function readRequestImages(
     );
   }
   checkDeclaredLength(req, limit);
-  if (multipart) return { images: await readMultipart(req, limit), multipart };
+  if (multipart) return { images: await readMultipart(req, limit, maxFiles), multipart };
   const bytes = await readBody(req, limit);
   if (bytes.length === 0)
     throw new HttpError(400, 'empty_body', 'request body is empty: send the image bytes');
   return { images: [{ name: 'body', bytes }], multipart };
+}
+
+const JSON_TYPES = ['application/json', '', 'application/x-www-form-urlencoded', 'text/plain'];
+
+/**
+ * The JSON body of a v2 or TF Serving request. Besides application/json it takes the types clients put on
+ * JSON without being asked (none, curl -d's form-urlencoded, fetch's text/plain). Throws 415, 413 past
+ * `limit`, 400 on bad JSON.
+ */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = mediaType(req);
+  if (!JSON_TYPES.includes(type)) {
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `Content-Type ${JSON.stringify(type)} is not supported; send application/json`,
+    );
+  }
+  checkDeclaredLength(req, limit);
+  const text = (await readBody(req, limit)).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, 'bad_json', `request body is not JSON: ${(e as Error).message}`);
+  }
 }

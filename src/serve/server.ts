@@ -3,15 +3,21 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { decodeImage, ImageDecodeError } from '../data/decode';
 import { tfjsExportFiles } from '../export/tfjs';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
-import { topK } from '../models/top_k';
+import { DEFAULT_TOP_K, topK } from '../models/top_k';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
+import { applyCors, BEARER_CHALLENGE, bearerCheck } from './access';
 import { MicroBatcher } from './batcher';
+import type { ServeContext } from './context';
 import { classifier } from './engine';
-import { HttpError, sendError, sendJson } from './http_error';
+import { type ErrorShape, HttpError, requireMethod, sendError, sendJson } from './http_error';
+import { ImageDecoder } from './image_decoder';
+import { resolveLimits, type ServeLimits } from './limits';
+import { ServeMetrics } from './metrics';
+import { handleTfServing, tfServingRouteLabel } from './protocols/tf_serving';
+import { handleV2, v2RouteLabel } from './protocols/v2';
 import { readRequestImages } from './request_images';
 import { contentType, loadStaticFolder, type StaticFile, WEB_DIST_DIR } from './static_files';
 
@@ -20,6 +26,8 @@ export interface InferenceServerOptions {
   modelDir?: string;
   model?: tf.LayersModel;
   info?: ModelInfo;
+  /** The name clients address the model by in /v2/models/{name} and /v1/models/{name}. Default: the folder's name, else the model's. */
+  name?: string;
   /** Default 127.0.0.1: reachable from this machine only unless asked otherwise. */
   host?: string;
   /** Default 8080; 0 picks a free port. */
@@ -36,10 +44,20 @@ export interface InferenceServerOptions {
   defaultTop?: number;
   /** Where the bundled page lives. Default dist/web. */
   webDir?: string;
+  /** Per-request budget, queue, connection and timeout limits; unset fields get resolveLimits' defaults. */
+  limits?: Partial<ServeLimits>;
+  /** When set, every route but the health probes and /metrics needs `Authorization: Bearer KEY`. */
+  apiKey?: string;
+  /** The one origin (or `*`) whose browser pages may call the API; default none (CORS off). */
+  corsOrigin?: string;
 }
 
 export interface InferenceServer {
   readonly server: http.Server;
+  /** The name the model is served under. */
+  readonly name: string;
+  /** The limits in effect. */
+  readonly limits: ServeLimits;
   /** Starts listening; resolves to the base URL (`http://127.0.0.1:PORT`). */
   listen(): Promise<string>;
   /** Stops accepting connections, lets in-flight requests finish, then resolves. */
@@ -48,7 +66,18 @@ export interface InferenceServer {
   readonly inFlight: number;
 }
 
-const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+/** What createInferenceServer (and so `inception serve`) uses for an option it is not given. */
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxBatch: 8,
+  batchDelayMs: 2,
+  targetBatchMs: 100,
+  defaultTop: DEFAULT_TOP_K,
+};
+/** How often Node checks request and headers timeouts (its default, 30 s, lets slow clients overstay). */
+const TIMEOUT_CHECK_MS = 1000;
 
 function parseTop(url: URL, fallback: number, classes: number): number {
   const raw = url.searchParams.get('top');
@@ -60,12 +89,37 @@ function parseTop(url: URL, fallback: number, classes: number): number {
   return Math.min(k, classes);
 }
 
+/** v2 and TF Serving answer errors as `{ "error": "..." }`; the service's own routes as objects. */
+function errorShape(pathname: string): ErrorShape {
+  return pathname.startsWith('/v2') || pathname.startsWith('/v1/models/') ? 'message' : 'native';
+}
+
+const OWN_ROUTES = new Set(['/v1/predict', '/v1/model', '/healthz', '/report', '/metrics']);
+
+/** The metrics label of a path: a route template, so scanners cannot blow up the label count. */
+function routeLabel(pathname: string, files: Map<string, StaticFile>): string {
+  if (OWN_ROUTES.has(pathname)) return pathname;
+  const protocol = v2RouteLabel(pathname) ?? tfServingRouteLabel(pathname);
+  if (protocol) return protocol;
+  if (pathname.startsWith('/model/')) return '/model/*';
+  if (pathname === '/' || files.has(pathname)) return 'static';
+  return 'other';
+}
+
+/** Whether an error means the client went away (aborted upload, reset connection), not a server fault. */
+function clientGone(req: http.IncomingMessage, err: unknown): boolean {
+  return req.socket.destroyed || (err as NodeJS.ErrnoException)?.code === 'ECONNRESET';
+}
+
 /**
  * The HTTP inference service over one model folder: `POST /v1/predict`, `GET /v1/model`, `GET /healthz`,
+ * the Open Inference Protocol under `/v2`, TF Serving's `/v1/models/{name}:predict`, Prometheus `/metrics`,
  * the browser page at `/`, the tfjs export of the model under `/model/` and the report at `/report`.
- * Concurrent requests share the engine through a micro-batcher; every API answer, errors included, is JSON.
+ * Concurrent requests share the engine through a micro-batcher and a fair decode pool, within per-request
+ * budgets; every API answer, errors included, is JSON.
  */
 export async function createInferenceServer(options: InferenceServerOptions): Promise<InferenceServer> {
+  const loadStarted = performance.now();
   const loaded =
     options.model && options.info
       ? { model: options.model, info: options.info }
@@ -73,21 +127,70 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         ? await loadModelFolder(options.modelDir)
         : undefined;
   if (!loaded) throw new Error('createInferenceServer: give modelDir, or model and info');
+  const modelLoadSeconds = (performance.now() - loadStarted) / 1000;
   const { model, info } = loaded;
-  const host = options.host ?? '127.0.0.1';
-  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const defaultTop = options.defaultTop ?? 5;
+  const name =
+    options.name ?? (options.modelDir ? path.basename(path.resolve(options.modelDir)) : model.name);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new Error(
+      `model name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-' (set one with --name)`,
+    );
+  const host = options.host ?? SERVE_DEFAULTS.host;
+  const maxBody = options.maxBodyBytes ?? SERVE_DEFAULTS.maxBodyBytes;
+  const defaultTop = options.defaultTop ?? SERVE_DEFAULTS.defaultTop;
+  const limits = resolveLimits(options.limits ?? {}, info.preprocessing.inputShape);
+  const authorize = bearerCheck(options.apiKey);
+
+  let inFlight = 0;
+  let draining = false;
+  // The decoder and the batcher report to `metrics`, whose gauges read them back when scraped.
+  const decoder = new ImageDecoder(info.preprocessing, limits, () => metrics.decodeFailures.inc());
+  const runBatch = classifier(model, info);
   const batcher = new MicroBatcher(
-    classifier(model, info),
-    options.maxBatch ?? 8,
-    options.batchDelayMs ?? 2,
-    options.targetBatchMs ?? 100,
+    async (inputs: Float32Array[]) => {
+      const t0 = performance.now();
+      const out = await runBatch(inputs);
+      metrics.observeBatch(inputs.length, (performance.now() - t0) / 1000);
+      return out;
+    },
+    options.maxBatch ?? SERVE_DEFAULTS.maxBatch,
+    options.batchDelayMs ?? SERVE_DEFAULTS.batchDelayMs,
+    options.targetBatchMs ?? SERVE_DEFAULTS.targetBatchMs,
+  );
+  const metrics = new ServeMetrics(
+    {
+      decodeWaiting: () => decoder.waiting,
+      inferenceQueued: () => batcher.queued,
+      inFlight: () => inFlight,
+    },
+    modelLoadSeconds,
   );
   const started = Date.now();
 
+  const ctx: ServeContext = {
+    name,
+    info,
+    maxBodyBytes: maxBody,
+    decoder,
+    admit(count) {
+      const waiting = decoder.waiting + batcher.queued;
+      // An empty queue takes any request (maxImages bounds it), so a maxQueue below maxImages cannot lock out big ones.
+      if (waiting === 0 || waiting + count <= limits.maxQueue) return;
+      const seconds = Math.max(1, Math.ceil(((waiting + count) * batcher.msPerInput) / 1000));
+      throw new HttpError(
+        503,
+        'queue_full',
+        `the server is busy: ${waiting} images queued, the limit is ${limits.maxQueue}; retry in ${seconds} s`,
+        { 'Retry-After': String(seconds) },
+      );
+    },
+    classify: (inputs) => Promise.all(inputs.map((x) => batcher.submit(x))),
+    ready: () => !draining,
+  };
+
   const files = new Map<string, StaticFile>(await loadStaticFolder(options.webDir ?? WEB_DIST_DIR, '/'));
-  for (const [name, body] of await tfjsExportFiles(model, info)) {
-    files.set(`/model/${name}`, { type: contentType(name), body });
+  for (const [file, body] of await tfjsExportFiles(model, info)) {
+    files.set(`/model/${file}`, { type: contentType(file), body });
   }
   let report: Promise<string> | undefined;
   const reportHtml = () => {
@@ -108,6 +211,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
 
   const modelDescription = {
     name: model.name,
+    servedAs: name,
     model: info.model,
     widthMultiplier: info.widthMultiplier,
     labels: info.labels,
@@ -119,16 +223,10 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
 
   async function predict(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const k = parseTop(url, defaultTop, info.labels.length);
-    const { images, multipart } = await readRequestImages(req, maxBody);
-    const decoded = await Promise.all(
-      images.map((img) =>
-        decodeImage(img.bytes, info.preprocessing, { name: img.name }).catch((e: unknown) => {
-          if (e instanceof ImageDecodeError) throw new HttpError(400, 'bad_image', e.message);
-          throw e;
-        }),
-      ),
-    );
-    const probabilities = await Promise.all(decoded.map((x) => batcher.submit(x)));
+    ctx.admit(1);
+    const { images, multipart } = await readRequestImages(req, maxBody, limits.maxImages);
+    ctx.admit(images.length);
+    const probabilities = await ctx.classify(await ctx.decoder.decode(images));
     const results = probabilities.map((p, i) => ({
       file: images[i].name,
       predictions: topK(p, info.labels, k),
@@ -140,36 +238,55 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     );
   }
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  async function route(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    expectsContinue: boolean,
+  ): Promise<void> {
     const method = req.method ?? 'GET';
-    const only = (allowed: string) => {
-      if (method !== allowed) {
-        res.setHeader('Allow', allowed);
-        throw new HttpError(405, 'method_not_allowed', `${method} ${url.pathname}: use ${allowed}`);
-      }
-    };
-    switch (url.pathname) {
+    const pathname = url.pathname;
+    if (applyCors(options.corsOrigin, req, res, options.apiKey !== undefined)) return;
+    authorize(req, pathname);
+    if (expectsContinue) {
+      // Refuse an announced oversize body before the client sends it (no `100 Continue` first).
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBody)
+        throw new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBody} bytes`);
+      res.writeContinue();
+    }
+    switch (pathname) {
       case '/v1/predict':
-        only('POST');
+        requireMethod(req, pathname, 'POST');
         return predict(req, res, url);
       case '/v1/model':
-        only('GET');
+        requireMethod(req, pathname, 'GET');
         return sendJson(res, 200, modelDescription);
       case '/healthz':
-        only('GET');
+        requireMethod(req, pathname, 'GET');
         return sendJson(res, 200, {
           status: draining ? 'draining' : 'ok',
           uptimeSeconds: (Date.now() - started) / 1000,
           queued: batcher.queued,
+          decodeWaiting: ctx.decoder.waiting,
           busy: batcher.busy,
           batches: batcher.batches,
           batchSize: batcher.batchSize(),
           msPerImage: Math.round(batcher.msPerInput * 10) / 10,
           inFlight,
         });
+      case '/metrics': {
+        requireMethod(req, pathname, 'GET');
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, {
+          'Content-Type': metrics.registry.contentType,
+          'Content-Length': Buffer.byteLength(text),
+        });
+        res.end(text);
+        return;
+      }
       case '/report': {
-        only('GET');
+        requireMethod(req, pathname, 'GET');
         const html = await reportHtml();
         res.writeHead(200, {
           'Content-Type': 'text/html; charset=utf-8',
@@ -179,53 +296,83 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         return;
       }
     }
-    const file = files.get(url.pathname === '/' ? '/index.html' : url.pathname);
-    if (file && (method === 'GET' || method === 'HEAD')) {
+    if (await handleV2(req, res, pathname, ctx)) return;
+    if (await handleTfServing(req, res, pathname, ctx)) return;
+    const isPage = pathname === '/' || pathname === '/index.html';
+    const file = files.get(isPage ? '/index.html' : pathname);
+    if (file || isPage) requireMethod(req, pathname, 'GET');
+    if (file) {
       res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': file.body.byteLength });
       res.end(method === 'HEAD' ? undefined : file.body);
       return;
     }
-    if (url.pathname === '/' || url.pathname === '/index.html') {
+    if (isPage) {
       throw new HttpError(404, 'page_not_built', 'the browser page is not built: run `npm run build`');
     }
-    throw new HttpError(404, 'not_found', `no route ${method} ${url.pathname}`);
+    throw new HttpError(404, 'not_found', `no route ${method} ${pathname}`);
   }
 
-  let inFlight = 0;
-  let draining = false;
-  const server = http.createServer((req, res) => {
+  function handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
+    const t0 = performance.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
     inFlight++;
     if (draining) res.setHeader('Connection', 'close');
+    let abandoned = false;
     res.on('close', () => {
       inFlight--;
+      const status = abandoned || !res.writableFinished ? 499 : res.statusCode;
+      metrics.observeRequest(
+        routeLabel(url.pathname, files),
+        req.method ?? 'GET',
+        status,
+        (performance.now() - t0) / 1000,
+      );
       if (draining) server.closeIdleConnections();
     });
-    route(req, res).catch((err: unknown) => {
+    route(req, res, url, expectsContinue).catch((err: unknown) => {
+      if (!(err instanceof HttpError) && clientGone(req, err)) {
+        // The client hung up mid-request: nobody to answer, and not a fault of the server.
+        abandoned = true;
+        res.destroy();
+        return;
+      }
       const httpErr =
         err instanceof HttpError
           ? err
           : new HttpError(500, 'internal', (err as Error)?.message ?? String(err));
       if (httpErr.status === 500)
         console.error(`inception serve: ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+      else if (httpErr.status === 401) res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
+      if (httpErr.status !== 500) metrics.rejected.inc({ code: httpErr.code });
       if (res.headersSent) res.destroy();
       else {
-        // The body may be only partly read (413/415): close the connection after this answer.
-        if (httpErr.status === 413 || httpErr.status === 415) res.setHeader('Connection', 'close');
-        sendError(res, httpErr);
+        // The body may be only partly read (413, 415, 503 before reading): close after this answer.
+        if (!req.complete) res.setHeader('Connection', 'close');
+        sendError(res, httpErr, errorShape(url.pathname));
       }
     });
-  });
-  server.requestTimeout = 60_000;
+  }
+
+  const server = http.createServer({ connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) =>
+    handle(req, res, false),
+  );
+  server.on('checkContinue', (req, res) => handle(req, res, true));
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
 
   return {
     server,
+    name,
+    limits,
     get inFlight() {
       return inFlight;
     },
     listen: () =>
       new Promise<string>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(options.port ?? 8080, host, () => {
+        server.listen(options.port ?? SERVE_DEFAULTS.port, host, () => {
           server.off('error', reject);
           const addr = server.address() as AddressInfo;
           const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

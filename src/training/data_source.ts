@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { deriveSeed, seededRandom, shuffleInPlace } from '../data/random';
+import { deriveSeed, seededRandom, shuffleInPlace } from '../random';
 
 /** One batch for the loop: NHWC (or any) inputs and one-hot labels; the loop disposes both. */
 export interface XYBatch {

@@ -11,6 +11,9 @@ import {
   serialiseBest,
 } from './callback';
 
+/** Keras's EarlyStopping defaults. */
+export const EARLY_STOPPING_DEFAULTS = { monitor: 'val_loss', minDelta: 0, patience: 0 };
+
 export interface EarlyStoppingArgs {
   /** Quantity to watch. Default 'val_loss'. */
   monitor?: string;
@@ -53,9 +56,9 @@ export class EarlyStopping extends BaseCallback {
 
   constructor(args: EarlyStoppingArgs = {}) {
     super();
-    this.monitor = args.monitor ?? 'val_loss';
-    this.minDelta = Math.abs(args.minDelta ?? 0);
-    this.patience = args.patience ?? 0;
+    this.monitor = args.monitor ?? EARLY_STOPPING_DEFAULTS.monitor;
+    this.minDelta = Math.abs(args.minDelta ?? EARLY_STOPPING_DEFAULTS.minDelta);
+    this.patience = args.patience ?? EARLY_STOPPING_DEFAULTS.patience;
     this.baseline = args.baseline;
     this.restoreBestWeights = args.restoreBestWeights ?? false;
     this.startFromEpoch = args.startFromEpoch ?? 0;

@@ -5,6 +5,9 @@ import type { BadFilePolicy } from '../data/types';
 import { classProbabilities } from '../inference/classify';
 import { loadModelFolder } from '../io/model_folder';
 
+/** What evaluateModelFolder (and so `inception evaluate`) uses for an option it is not given. */
+export const EVALUATE_DEFAULTS = { batchSize: 32 };
+
 export interface ClassReport {
   label: string;
   images: number;
@@ -74,7 +77,7 @@ export async function evaluateModelFolder(
     let images = 0;
     let skipped = 0;
     for await (const batch of batches(dataset, {
-      batchSize: options.batchSize ?? 32,
+      batchSize: options.batchSize ?? EVALUATE_DEFAULTS.batchSize,
       preprocessing: info.preprocessing,
       shuffle: false,
       augmentation: false,

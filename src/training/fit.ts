@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { setDropoutStep } from '../layers/dropout';
 import type { Callback, CallbackState, Logs, TrainingContext } from './callback';
 import type { HistoryRow } from './csv_logger';
 import type { DataSource } from './data_source';
@@ -163,6 +164,7 @@ export async function trainModel(
     for await (const { xs, ys } of train.batches(epoch, startStep)) {
       const n = xs.shape[0];
       for (const cb of callbacks) await cb.onBatchBegin?.(step, {});
+      setDropoutStep(model, epoch * train.steps + step);
       let values: number | number[];
       try {
         values = await model.trainOnBatch(xs, ys);

@@ -3,7 +3,7 @@ import { decodeImageTensor } from '../data/decode';
 import { classProbabilities } from '../inference/classify';
 import { checkModelMatchesInfo, type ModelInfo } from '../io/model_folder';
 
-import { type Prediction, topK } from '../models/top_k';
+import { DEFAULT_TOP_K, type Prediction, topK } from '../models/top_k';
 
 /** One class of a prediction: label, output index and probability. */
 export type LabelProbability = Prediction;
@@ -22,7 +22,7 @@ export async function predictImages(
   model: tf.LayersModel,
   info: ModelInfo,
   files: string[],
-  k = 5,
+  k = DEFAULT_TOP_K,
 ): Promise<ImagePrediction[]> {
   if (!(Number.isInteger(k) && k >= 1))
     throw new Error(`top k must be an integer >= 1, got ${JSON.stringify(k)}`);

@@ -10,6 +10,16 @@ import {
   serialiseBest,
 } from './callback';
 
+/** Keras's ReduceLROnPlateau defaults. */
+export const REDUCE_LR_DEFAULTS = {
+  monitor: 'val_loss',
+  factor: 0.1,
+  patience: 10,
+  minDelta: 1e-4,
+  cooldown: 0,
+  minLr: 0,
+};
+
 export interface ReduceLROnPlateauArgs {
   /** Quantity to watch. Default 'val_loss'. */
   monitor?: string;
@@ -50,12 +60,12 @@ export class ReduceLROnPlateau extends BaseCallback {
 
   constructor(args: ReduceLROnPlateauArgs = {}) {
     super();
-    this.monitor = args.monitor ?? 'val_loss';
-    this.factor = args.factor ?? 0.1;
-    this.patience = args.patience ?? 10;
-    this.minDelta = args.minDelta ?? 1e-4;
-    this.cooldown = args.cooldown ?? 0;
-    this.minLr = args.minLr ?? 0;
+    this.monitor = args.monitor ?? REDUCE_LR_DEFAULTS.monitor;
+    this.factor = args.factor ?? REDUCE_LR_DEFAULTS.factor;
+    this.patience = args.patience ?? REDUCE_LR_DEFAULTS.patience;
+    this.minDelta = args.minDelta ?? REDUCE_LR_DEFAULTS.minDelta;
+    this.cooldown = args.cooldown ?? REDUCE_LR_DEFAULTS.cooldown;
+    this.minLr = args.minLr ?? REDUCE_LR_DEFAULTS.minLr;
     this.verbose = args.verbose ?? 0;
     this.print = args.print ?? console.log;
     if (!(this.factor < 1 && this.factor > 0)) {

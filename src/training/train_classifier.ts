@@ -17,7 +17,8 @@ import {
 } from '../io/generations';
 import { folderLoader, type ModelInfo, type Preprocessing, saveModelFolder } from '../io/model_folder';
 import type { GoogLeNetArgs } from '../models/googlenet';
-import { buildModel } from '../models/registry';
+import { defaultInputShape } from '../models/googlenet';
+import { buildModel, DEFAULT_MODEL } from '../models/registry';
 import type { Callback, Printer } from './callback';
 import {
   disposeCheckpointState,
@@ -47,6 +48,24 @@ export const HISTORY_CSV = 'history.csv';
 export const HISTORY_JSON = 'history.json';
 export const CURVES_SVG = 'training-curves.svg';
 
+/** The learning-rate schedules trainImageClassifier offers. */
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
+/** What trainImageClassifier (and so `inception train`) uses for an option it is not given. */
+export const TRAIN_DEFAULTS = {
+  valSplit: 0.1,
+  model: DEFAULT_MODEL,
+  epochs: 10,
+  batchSize: 32,
+  optimizer: 'adam' as OptimizerName,
+  learningRate: 1e-3,
+  seed: 0,
+  lrSchedule: 'constant' as LrSchedule,
+  warmupEpochs: 1,
+  keep: 'best' as 'best' | 'last',
+};
+
 /** Everything `inception train` can be told; saved in checkpoints so `--resume` needs only the folder. */
 export interface TrainClassifierOptions {
   /** Image folder: one sub-folder per class. */
@@ -63,7 +82,11 @@ export interface TrainClassifierOptions {
   batchSize?: number;
   optimizer?: OptimizerName;
   learningRate?: number;
-  /** Seeds the validation split, shuffling, augmentation and the normalisation sample. Default 0. */
+  /**
+   * Seeds everything random in a run: the validation split, the normalisation sample, shuffling,
+   * augmentation, the initial weights (unless modelArgs.seed is given) and dropout. Default 0. With the same
+   * seed and data, on one backend, machine and thread count, two runs write byte-identical weights and history.
+   */
   seed?: number;
   /** Training augmentation; false turns it off. Default: the data pipeline's defaultAugmentation (flip, pad 1/8 + crop). */
   augmentation?: Augmentation | false;
@@ -78,7 +101,7 @@ export interface TrainClassifierOptions {
    * 'cosine' (per step: linear warm-up over `warmupEpochs` to `learningRate`, then cosine decay to 0 at the
    * last step; ReduceLROnPlateau must then be off).
    */
-  lrSchedule?: 'constant' | 'cosine';
+  lrSchedule?: LrSchedule;
   /** Warm-up epochs of the cosine schedule. Default 1. */
   warmupEpochs?: number;
   /** EarlyStopping on `monitor`; false (the default) disables. */
@@ -139,21 +162,21 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
   const r: ResolvedTrainOptions = {
     data: o.data,
     valData: o.valData,
-    valSplit: o.valData ? 0 : (o.valSplit ?? 0.1),
-    model: o.model ?? 'googlenet',
+    valSplit: o.valData ? 0 : (o.valSplit ?? TRAIN_DEFAULTS.valSplit),
+    model: o.model ?? TRAIN_DEFAULTS.model,
     modelArgs: o.modelArgs ?? {},
-    epochs: o.epochs ?? 10,
-    batchSize: o.batchSize ?? 32,
-    optimizer: o.optimizer ?? 'adam',
-    learningRate: o.learningRate ?? 1e-3,
-    seed: o.seed ?? 0,
-    augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? [224, 224, 3]),
-    monitor: o.monitor ?? (o.valData || (o.valSplit ?? 0.1) > 0 ? 'val_loss' : 'loss'),
+    epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
+    batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize,
+    optimizer: o.optimizer ?? TRAIN_DEFAULTS.optimizer,
+    learningRate: o.learningRate ?? TRAIN_DEFAULTS.learningRate,
+    seed: o.seed ?? TRAIN_DEFAULTS.seed,
+    augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? defaultInputShape()),
+    monitor: o.monitor ?? (o.valData || (o.valSplit ?? TRAIN_DEFAULTS.valSplit) > 0 ? 'val_loss' : 'loss'),
     reduceLr: o.reduceLr ?? (o.lrSchedule === 'cosine' ? false : {}),
-    lrSchedule: o.lrSchedule ?? 'constant',
-    warmupEpochs: o.warmupEpochs ?? 1,
+    lrSchedule: o.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
+    warmupEpochs: o.warmupEpochs ?? TRAIN_DEFAULTS.warmupEpochs,
     earlyStopping: o.earlyStopping ?? false,
-    keep: o.keep ?? 'best',
+    keep: o.keep ?? TRAIN_DEFAULTS.keep,
     onBadFile: o.onBadFile ?? 'error',
     terminateOnNaN: o.terminateOnNaN ?? true,
     out: o.out,
@@ -300,7 +323,7 @@ async function trainInRun(
   }
   const opened = await openDatasets(o, checkpoint?.meta.labels);
   const labels = opened.train.classNames;
-  const inputShape = o.modelArgs.inputShape ?? [224, 224, 3];
+  const inputShape = o.modelArgs.inputShape ?? defaultInputShape();
   // Skipped files are left out once, up front: the step counts, totals and image counts are then of the
   // images really used, and the stream never has to skip.
   const usable = (d: ImageFolderDataset) =>
@@ -325,7 +348,13 @@ async function trainInRun(
     preprocessing,
   };
   const model =
-    checkpoint?.model ?? buildModel(o.model, { ...o.modelArgs, inputShape, numClasses: labels.length });
+    checkpoint?.model ??
+    buildModel(o.model, {
+      ...o.modelArgs,
+      seed: o.modelArgs.seed ?? o.seed,
+      inputShape,
+      numClasses: labels.length,
+    });
   const optimizer = createOptimizer(o.optimizer, o.learningRate);
   compileClassifier(model, optimizer);
   if (checkpoint) await restoreOptimizer(optimizer, checkpoint);

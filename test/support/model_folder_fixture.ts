@@ -29,14 +29,15 @@ export const FIXTURE_PREPROCESSING: Preprocessing = {
 };
 
 /**
- * Saves an untrained narrow googlenet (32x32, CIFAR-10 labels) as a model folder in a fresh temp dir. An
+ * Saves an untrained narrow googlenet (32x32, CIFAR-10 labels, seeded initial weights, so every run of the
+ * tests sees the same network) as a model folder in a fresh temp dir. An
  * untrained head gives nearly the same top class for every image, which would make top-label comparisons
  * meaningless, so the head is set to a seeded random projection of the standardised pooled features
  * (mean and std over the sample's train images): different images get clearly different classes.
  */
 export async function makeModelFolder(width = 0.1, logitScale = 4): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'inception-model-'));
-  const model = googlenet({ inputShape: [32, 32, 3], numClasses: 10, widthMultiplier: width });
+  const model = googlenet({ inputShape: [32, 32, 3], numClasses: 10, widthMultiplier: width, seed: 1 });
   const features = tf.model({ inputs: model.inputs, outputs: model.getLayer('avg_pool_5_3x3_1').output });
   const files = CIFAR_LABELS.flatMap((c) =>
     [0, 1, 2, 3].map((i) => path.join(CIFAR_SAMPLE, 'train', c, `000${i}.jpg`)),

@@ -16,6 +16,14 @@ export function seededRandom(seed: number): Random {
   };
 }
 
+/** Seeds are unsigned 32-bit integers: deriveSeed and seededRandom keep only the low 32 bits of a number. */
+export const MAX_SEED = 0xffffffff;
+
+/** Whether `value` is a usable seed: an integer in [0, MAX_SEED]. */
+export function isSeed(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_SEED;
+}
+
 /** Mixes several integers (a seed, an epoch, ...) into one seed, so each pass gets its own stream. */
 export function deriveSeed(...parts: number[]): number {
   let h = 0x811c9dc5;
