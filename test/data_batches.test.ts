@@ -205,7 +205,7 @@ test('stopping early leaves nothing behind; bad options are rejected up front', 
   await assert.rejects(
     collect(solid, { batchSize: 2, preprocessing: { ...PREP, mean: [0] }, shuffle: false }),
     {
-      message: /mean and std must be 3/,
+      message: /preprocessing mean must hold 3 numbers/,
     },
   );
 });

@@ -185,9 +185,11 @@ test('corrupt, truncated, empty and missing files throw one line naming the file
 test('bad preprocessing is rejected before decoding', async () => {
   const file = await writeSolid(path.join(root, 'ok.png'), [1, 2, 3]);
   await assert.rejects(decodeImage(file, { ...plain(4, 4), std: [1, 1] }), {
-    message: /mean and std must be 3 finite numbers/,
+    message: /preprocessing std must hold 3 numbers/,
   });
-  await assert.rejects(decodeImage(file, { ...plain(4, 4), std: [1, 0, 1] }), { message: /std > 0/ });
+  await assert.rejects(decodeImage(file, { ...plain(4, 4), std: [1, 0, 1] }), {
+    message: /std\[1\] is 0: below .* \(std must be > 0\)/,
+  });
   await assert.rejects(decodeImage(file, { ...plain(4, 4), inputShape: [4, 4, 2] }), {
     message: /inputShape/,
   });

@@ -178,7 +178,9 @@ test('bad input: one-line errors naming the file, non-zero exit', async () => {
   assertOneLineError(cli('predict', '--model-dir', out, corrupt), 1, /corrupt\.jpg: not a decodable image/);
   // A truncated weights file, in a copy of the model folder.
   const broken = path.join(dir, 'broken');
-  await fs.cp(out, broken, { recursive: true });
+  // verbatimSymlinks: fs.cp would otherwise turn the folder's relative generation links into absolute links
+  // to `out`, and truncating the copy's weights would truncate out's.
+  await fs.cp(out, broken, { recursive: true, verbatimSymlinks: true });
   const weights = path.join(broken, 'weights.bin');
   await fs.truncate(weights, (await fs.stat(weights)).size - 100);
   assertOneLineError(
@@ -285,11 +287,13 @@ test('SIGINT: finishes the step, writes checkpoints/last, says where, exits 130;
     setTimeout(() => child.kill('SIGKILL'), 180_000).unref();
   });
   assert.equal(code, 130, stderr);
-  assert.match(
-    stderr,
-    /checkpoint written to .*interrupted\/checkpoints\/last; continue with: inception train --out .* --resume/,
-  );
-  const state = JSON.parse(await fs.readFile(path.join(run, 'checkpoints', 'last', 'state.json'), 'utf8'));
+  // The run's own generation: an interrupted run leaves the published folder (none here) as it was.
+  const written =
+    /checkpoint written to (\S*interrupted\/\.gen-\w+\/checkpoints\/last); continue with: inception train --out .* --resume/.exec(
+      stderr,
+    );
+  assert.ok(written, stderr);
+  const state = JSON.parse(await fs.readFile(path.join(written[1], 'state.json'), 'utf8'));
   assert.equal(state.snapshot.epoch, 1, 'interrupted during the second epoch');
   await assert.rejects(fs.stat(path.join(run, 'model.json')), 'no final model from an interrupted run');
   const r = cli('train', '--out', run, '--resume', '--epochs', '2', '--json');

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { writeDirAtomic } from '../io/atomic';
 import { loadModelFolder } from '../io/model_folder';
 import { pretrainedFolder } from '../models/pretrained';
-import { writeDirAtomic } from '../training/atomic_dir';
 import { type EvaluationReport, evaluateModelFolder } from '../training/evaluate';
 import { predictImages } from '../training/predict';
 import { ProgressBar } from '../training/progress_bar';

@@ -43,7 +43,7 @@ export const command = defineCommand({
     'skip-bad-files': {
       type: 'boolean',
       group: 'data',
-      help: 'skip undecodable images with a warning instead of stopping',
+      help: 'leave undecodable images out (a warning each; every image is checked once before training, so counts and step totals are of the images used)',
     },
     seed: {
       type: 'int',
@@ -174,7 +174,7 @@ export const command = defineCommand({
     },
   },
   epilog:
-    'The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json, history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the current step, writes checkpoints/last and exits 130; continue with --resume. A failed or interrupted run leaves an earlier model in --out untouched.',
+    'The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json, history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the current step, writes its checkpoint and exits 130; continue with --resume. Each run writes into its own generation of --out (.gen-<id>/) and publishes it whole, by one rename of the --out/current link, only when it ends well: a failed, interrupted or killed run leaves an earlier model in --out, checkpoints included, as it was, and --resume continues the interrupted run. A NaN or infinite loss, metric or weight stops training with an error (exit 1; Keras TerminateOnNaN) before anything diverged is saved.',
 });
 
 /** Flags a resumed run takes from the command line; the others come from the checkpoint. */

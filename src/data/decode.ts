@@ -1,7 +1,7 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import type { Preprocessing } from '../io/model_folder';
+import { type Preprocessing, preprocessingProblem } from '../io/model_folder';
 
 /** What decoding needs to know: the target size and channels, and how other sizes get there. */
 export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize'>;
@@ -37,11 +37,28 @@ function oneLine(text: string): string {
   return [...new Set(clauses.filter(Boolean))].join(' ');
 }
 
+/**
+ * The bytes of an image file. Opened non-blocking and checked to be a regular file first: reading a FIFO
+ * named `.jpg` would wait for a writer forever, a device would never end.
+ */
 async function readInput(input: string | Uint8Array, name: string): Promise<Uint8Array> {
   if (typeof input !== 'string') return input;
+  let handle: fs.FileHandle | undefined;
   try {
-    return await fs.readFile(input);
+    handle = await fs.open(input, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
+    if (!stat.isFile()) {
+      const kind = stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'a device';
+      throw new ImageDecodeError(
+        name,
+        `${kind}, not a regular file`,
+        `${name}: ${kind}, not a regular image file`,
+      );
+    }
+    return await handle.readFile();
   } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT'
@@ -50,6 +67,8 @@ async function readInput(input: string | Uint8Array, name: string): Promise<Uint
           ? 'a folder, not an image file'
           : (e as Error).message;
     throw new ImageDecodeError(name, oneLine(reason), `${name}: ${oneLine(reason)}`);
+  } finally {
+    await handle?.close();
   }
 }
 
@@ -61,6 +80,17 @@ function checkGeometry(geometry: ImageGeometry): void {
   if (geometry.resize !== 'fill' && geometry.resize !== 'cover') {
     throw new Error(`preprocessing resize must be "fill" or "cover"; got ${JSON.stringify(geometry.resize)}`);
   }
+}
+
+/** What the bytes look like, for sharp messages that stop at "corrupt header:" with no detail. */
+function describeBytes(bytes: Uint8Array): string {
+  const starts = (...magic: number[]) => magic.every((b, i) => bytes[i] === b);
+  const kind = starts(0x89, 0x50, 0x4e, 0x47)
+    ? 'PNG data'
+    : starts(0xff, 0xd8, 0xff)
+      ? 'JPEG data'
+      : `neither JPEG nor PNG data (first bytes ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || 'none'})`;
+  return `${kind} of ${bytes.length} bytes that the decoder cannot parse`;
 }
 
 /**
@@ -89,8 +119,10 @@ export async function decodePixels(
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
-    // Both sharp's constructor (empty input) and the pipeline (corrupt data) throw here.
-    throw new ImageDecodeError(name, oneLine((e as Error).message));
+    // Both sharp's constructor (empty input) and the pipeline (corrupt data) throw here. libvips sometimes
+    // loses the detail ("Input buffer has corrupt header:"); say what the bytes are instead of nothing.
+    const message = oneLine((e as Error).message);
+    throw new ImageDecodeError(name, message.endsWith(':') ? `${message} ${describeBytes(bytes)}` : message);
   }
   const { info, data } = decoded;
   if (info.width !== width || info.height !== height || info.channels !== channels) {
@@ -104,14 +136,8 @@ export async function decodePixels(
 
 /** Throws a one-line error unless prep describes a usable input shape, resize mode and normalisation. */
 export function checkPreprocessing(prep: Preprocessing): void {
-  checkGeometry(prep);
-  const c = prep.inputShape[2];
-  const ok = (xs: number[]) => Array.isArray(xs) && xs.length === c && xs.every(Number.isFinite);
-  if (!ok(prep.mean) || !ok(prep.std) || prep.std.some((s) => s <= 0)) {
-    throw new Error(
-      `preprocessing mean and std must be ${c} finite numbers each, std > 0; got mean [${prep.mean}], std [${prep.std}]`,
-    );
-  }
+  const problem = preprocessingProblem(prep);
+  if (problem) throw new Error(`preprocessing ${problem}`);
 }
 
 /**

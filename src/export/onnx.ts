@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import { writeFileAtomic } from '../io/atomic';
-import type { ModelInfo } from '../io/model_folder';
+import { checkModelMatchesInfo, type ModelInfo } from '../io/model_folder';
 import { OnnxGraphBuilder } from './onnx_graph';
 import { LAYER_CONVERTERS, NCHW_TO_NHWC, NHWC_TO_NCHW, type OnnxValue } from './onnx_layers';
 
@@ -49,6 +49,8 @@ function valueInfo(name: string, shape: (number | null)[]): onnx.IValueInfoProto
  * preprocessing and the builder go into metadata_props. Throws naming the first unsupported layer.
  */
 export function toOnnxModel(model: tf.LayersModel, info: ModelInfo): onnx.ModelProto {
+  // The metadata must not carry values that make every inference NaN, nor describe another input shape.
+  checkModelMatchesInfo(model, info);
   const g = new OnnxGraphBuilder();
   // The graph outputs keep the tfjs output names: reserve them before any layer can take them.
   const outputNames = model.outputs.map((_t, i) => g.uniqueName(model.outputNames[i] ?? `output_${i}`));

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from './atomic';
+import { resolveModelFolder } from './generations';
 
 /**
  * How images become model input; saved as `preprocessing.json` so evaluate, predict, serve and export all
@@ -34,13 +35,44 @@ export const LABELS_JSON = 'labels.json';
 export const PREPROCESSING_JSON = 'preprocessing.json';
 export const INFO_JSON = 'model-info.json';
 
-/** A tfjs IOHandler writing `model.json` + one `weights.bin` into a folder, each file atomically. */
+/** Name of the first float32 weight in `data` (laid out as `specs` say) holding NaN or Infinity, or null. */
+export function nonFiniteWeightName(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): string | null {
+  let offset = 0;
+  for (const spec of specs) {
+    const bytes = weightSpecBytes(spec);
+    if (spec.dtype === 'float32' && !spec.quantization) {
+      const values =
+        offset % 4 === 0
+          ? new Float32Array(data, offset, bytes / 4)
+          : new Float32Array(data.slice(offset, offset + bytes));
+      for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return spec.name;
+    }
+    offset += bytes;
+  }
+  return null;
+}
+
+/** Throws naming `dir` and the weight unless every float32 weight is finite: NaN is never saved as a model. */
+export function refuseNonFiniteWeights(
+  dir: string,
+  specs: tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+): void {
+  const name = nonFiniteWeightName(specs, data);
+  if (name) throw new Error(`${dir}: refusing to save weights holding NaN or Infinity (${name})`);
+}
+
+/**
+ * A tfjs IOHandler writing `model.json` + one `weights.bin` into a folder, each file atomically; weights
+ * holding NaN or Infinity are refused.
+ */
 export function folderSaver(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
       const weights = artifacts.weightData
         ? new Uint8Array(tf.io.concatenateArrayBuffers([artifacts.weightData].flat()))
         : new Uint8Array();
+      refuseNonFiniteWeights(dir, artifacts.weightSpecs ?? [], weights.buffer as ArrayBuffer);
       // Weights first: a crash between the two writes leaves the old model.json, which still describes a
       // weights file of the old size, and load detects the mismatch instead of reading garbage.
       await writeFileAtomic(path.join(dir, WEIGHTS_BIN), weights);
@@ -153,6 +185,73 @@ export async function saveModelFolder(dir: string, model: tf.LayersModel, info: 
   );
 }
 
+/** Smallest std accepted: below it (pixel/255 - mean) / std leaves float32's finite range for no use. */
+export const MIN_PREPROCESSING_STD = 1e-6;
+
+/**
+ * What is wrong with a preprocessing description, as `field: problem` (null when usable): inputShape is
+ * [height, width, 1 or 3] of positive integers, resize is fill or cover, and mean and std have one finite
+ * value per channel, the mean in [0, 1] (a mean of pixel/255) and std >= MIN_PREPROCESSING_STD, so that
+ * normalised inputs stay finite.
+ */
+export function preprocessingProblem(prep: Preprocessing): string | null {
+  if (prep === null || typeof prep !== 'object') return 'expected a JSON object';
+  const shape = prep.inputShape as unknown;
+  if (
+    !Array.isArray(shape) ||
+    shape.length !== 3 ||
+    !shape.every((n) => Number.isInteger(n) && n > 0) ||
+    (shape[2] !== 1 && shape[2] !== 3)
+  ) {
+    return `inputShape must be [height, width, 1 or 3] of positive integers, got ${JSON.stringify(shape)}`;
+  }
+  if (prep.resize !== 'fill' && prep.resize !== 'cover') {
+    return `resize must be "fill" or "cover", got ${JSON.stringify(prep.resize)}`;
+  }
+  const c = shape[2];
+  for (const field of ['mean', 'std'] as const) {
+    const values = prep[field] as unknown;
+    if (!Array.isArray(values) || values.length !== c) {
+      return `${field} must hold ${c} numbers (one per channel), got ${JSON.stringify(values)}`;
+    }
+    for (const [k, v] of values.entries()) {
+      const bad =
+        typeof v !== 'number' || !Number.isFinite(v)
+          ? 'not a finite number'
+          : field === 'mean' && (v < 0 || v > 1)
+            ? 'outside [0, 1] (a mean of pixel/255)'
+            : field === 'std' && v < MIN_PREPROCESSING_STD
+              ? `below ${MIN_PREPROCESSING_STD} (std must be > 0)`
+              : null;
+      if (bad) return `${field}[${k}] is ${JSON.stringify(v)}: ${bad}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Throws a one-line error, prefixed `where`, unless `info` describes `model`: usable preprocessing whose
+ * inputShape is the network's input, and one label per output unit.
+ */
+export function checkModelMatchesInfo(
+  model: tf.LayersModel,
+  info: ModelInfo,
+  where: { preprocessing: string; labels: string } = { preprocessing: 'preprocessing', labels: 'labels' },
+): void {
+  const problem = preprocessingProblem(info.preprocessing);
+  if (problem) throw new Error(`${where.preprocessing}: ${problem}`);
+  const input = (model.inputs[0].shape as (number | null)[]).slice(1);
+  if (JSON.stringify(input) !== JSON.stringify(info.preprocessing.inputShape)) {
+    throw new Error(
+      `${where.preprocessing}: inputShape is [${info.preprocessing.inputShape}] but the model takes [${input}]`,
+    );
+  }
+  const units = (model.outputs[0].shape as number[])[1];
+  if (units !== info.labels.length) {
+    throw new Error(`${where.labels}: ${info.labels.length} labels but the model has ${units} outputs`);
+  }
+}
+
 async function readJson<T>(file: string): Promise<T> {
   const text = (await readOrExplain(file)).toString('utf8');
   try {
@@ -162,10 +261,15 @@ async function readJson<T>(file: string): Promise<T> {
   }
 }
 
-/** Loads a model folder: the network (custom layers must be registered first) and its description. */
-export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
-  const stat = await fs.stat(dir).catch(() => null);
-  if (!stat?.isDirectory()) throw new Error(`${dir}: no such model folder`);
+/**
+ * Loads a model folder: the network (custom layers must be registered first) and its description, checked
+ * (preprocessingProblem, the input shape, one label per output): every command loads folders through here.
+ */
+export async function loadModelFolder(folder: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
+  const stat = await fs.stat(folder).catch(() => null);
+  if (!stat?.isDirectory()) throw new Error(`${folder}: no such model folder`);
+  // Every file from one generation, even if a new one is published while this reads.
+  const dir = await resolveModelFolder(folder);
   const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
     throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);
@@ -177,12 +281,17 @@ export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersMo
       widthMultiplier: 1,
     }),
   );
+  const prepFile = path.join(dir, PREPROCESSING_JSON);
+  // Refuse a bad preprocessing.json before loading the weights: the error is the same and cheaper.
+  const problem = preprocessingProblem(preprocessing);
+  if (problem) throw new Error(`${prepFile}: ${problem}`);
   const model = await tf.loadLayersModel(folderLoader(dir));
-  const units = (model.outputs[0].shape as number[])[1];
-  if (units !== labels.length) {
-    throw new Error(
-      `${path.join(dir, LABELS_JSON)}: ${labels.length} labels but the model has ${units} outputs`,
-    );
+  const info = { ...meta, labels, preprocessing };
+  try {
+    checkModelMatchesInfo(model, info, { preprocessing: prepFile, labels: path.join(dir, LABELS_JSON) });
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
-  return { model, info: { ...meta, labels, preprocessing } };
+  return { model, info };
 }

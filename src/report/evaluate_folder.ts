@@ -3,8 +3,8 @@ import type * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { decodeImage } from '../data/decode';
 import { ImageFolderDataset } from '../data/image_folder';
+import { classifier } from '../inference/classify';
 import type { ModelInfo } from '../io/model_folder';
-import { classifier } from '../serve/engine';
 
 /** One image of the report's sample grid. */
 export interface Sample {
@@ -66,7 +66,10 @@ export async function evaluateFolder(
   for (let start = 0; start < dataset.files.length; start += batchSize) {
     const batch = dataset.files.slice(start, start + batchSize);
     const inputs = await Promise.all(batch.map((f) => decodeImage(f.path, info.preprocessing)));
-    const probs = await classify(inputs);
+    const probs = await classify(
+      inputs,
+      batch.map((f) => f.path),
+    );
     for (let i = 0; i < batch.length; i++) {
       let best = 0;
       for (let c = 1; c < n; c++) if (probs[i][c] > probs[i][best]) best = c;

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { folderLoader, folderSaver } from '../io/model_folder';
-import { resolveAtomicDir, writeDirAtomic } from './atomic_dir';
+import { resolveAtomicDir, writeDirAtomic, writeError } from '../io/atomic';
+import { folderLoader, folderSaver, refuseNonFiniteWeights } from '../io/model_folder';
 import type { CallbackState } from './callback';
 import type { TrainingSnapshot } from './fit';
 
@@ -38,6 +38,13 @@ interface StateJson {
   meta: unknown;
 }
 
+/** fs.writeFile whose errors (ENOSPC above all) name the file. */
+async function writeNamed(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.writeFile(file, data).catch((e: unknown) => {
+    throw writeError(file, e);
+  });
+}
+
 /**
  * Writes a resumable checkpoint into `dir`, replacing it atomically as a whole: the network (model.json +
  * weights.bin, loadable on its own), the optimizer's weights and the callbacks' tensors (state.bin), and the
@@ -67,6 +74,7 @@ export async function saveCheckpoint(
   const { data, specs } = await tf.io.encodeWeights(named);
   // The iterations scalar was created for us by getWeights.
   tf.dispose(optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor));
+  refuseNonFiniteWeights(path.join(dir, STATE_BIN), specs, data);
   const state: StateJson = {
     version: STATE_VERSION,
     snapshot: { ...snapshot, callbacks },
@@ -76,8 +84,8 @@ export async function saveCheckpoint(
   };
   await writeDirAtomic(dir, async (tmp) => {
     await model.save(folderSaver(tmp));
-    await fs.writeFile(path.join(tmp, STATE_BIN), new Uint8Array(data));
-    await fs.writeFile(path.join(tmp, STATE_JSON), `${JSON.stringify(state, null, 1)}\n`);
+    await writeNamed(path.join(tmp, STATE_BIN), new Uint8Array(data));
+    await writeNamed(path.join(tmp, STATE_JSON), `${JSON.stringify(state, null, 1)}\n`);
   });
 }
 

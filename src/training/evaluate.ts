@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batches } from '../data/batches';
 import { ImageFolderDataset } from '../data/image_folder';
 import type { BadFilePolicy } from '../data/types';
+import { classProbabilities } from '../inference/classify';
 import { loadModelFolder } from '../io/model_folder';
 
 /** What evaluateModelFolder (and so `inception evaluate`) uses for an option it is not given. */
@@ -82,16 +83,24 @@ export async function evaluateModelFolder(
       augmentation: false,
       onBadFile: options.onBadFile,
     })) {
-      const probs = tf.tidy(() => model.predict(batch.xs) as tf.Tensor);
+      let probs: Float32Array;
+      try {
+        probs = await classProbabilities(
+          model,
+          batch.xs,
+          batch.files.map((f) => f.path),
+        );
+      } finally {
+        tf.dispose([batch.xs, batch.ys]);
+      }
       scorePredictions(
-        (await probs.data()) as Float32Array,
+        probs,
         batch.files.map((f) => f.label),
         n,
         acc,
       );
       images += batch.files.length;
       skipped += batch.skipped;
-      tf.dispose([probs, batch.xs, batch.ys]);
     }
     if (images === 0) throw new Error(`${dataDir}: no decodable images to evaluate on`);
     const perClass = info.labels.map((label, i) => {

@@ -15,6 +15,7 @@ export * from './optimizers';
 export * from './predict';
 export * from './progress_bar';
 export * from './reduce_lr_on_plateau';
+export * from './terminate_on_nan';
 export * from './time_budget';
 export * from './train_classifier';
 export * from './training_curves';

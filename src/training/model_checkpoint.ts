@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
+import { writeDirAtomic } from '../io/atomic';
 import { folderSaver } from '../io/model_folder';
-import { writeDirAtomic } from './atomic_dir';
 import {
   BaseCallback,
   type CallbackState,

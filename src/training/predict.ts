@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeImageTensor } from '../data/decode';
-import type { ModelInfo } from '../io/model_folder';
+import { classProbabilities } from '../inference/classify';
+import { checkModelMatchesInfo, type ModelInfo } from '../io/model_folder';
 
 import { DEFAULT_TOP_K, type Prediction, topK } from '../models/top_k';
 
@@ -25,14 +26,13 @@ export async function predictImages(
 ): Promise<ImagePrediction[]> {
   if (!(Number.isInteger(k) && k >= 1))
     throw new Error(`top k must be an integer >= 1, got ${JSON.stringify(k)}`);
+  checkModelMatchesInfo(model, info);
   const inputs: tf.Tensor4D[] = [];
   try {
     for (const file of files) inputs.push(await decodeImageTensor(file, info.preprocessing));
     const results: ImagePrediction[] = [];
     for (const [i, x] of inputs.entries()) {
-      const probs = tf.tidy(() => model.predict(x) as tf.Tensor);
-      const row = await probs.data();
-      probs.dispose();
+      const row = await classProbabilities(model, x, [files[i]]);
       results.push({ file: files[i], top: topK(row, info.labels, k) });
     }
     return results;

@@ -1,10 +1,20 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { defaultAugmentation } from '../data/augment';
+import { withoutUndecodable } from '../data/bad_file';
 import { ImageFolderDataset } from '../data/image_folder';
 import { channelStats } from '../data/stats';
 import type { Augmentation, BadFilePolicy } from '../data/types';
-import { writeFileAtomic } from '../io/atomic';
+import { linkTree, removeStaleTemps, writeFileAtomic } from '../io/atomic';
+import {
+  currentGeneration,
+  generations,
+  newGeneration,
+  publishGeneration,
+  removeGenerations,
+  resolveModelFolder,
+} from '../io/generations';
 import { folderLoader, type ModelInfo, type Preprocessing, saveModelFolder } from '../io/model_folder';
 import type { GoogLeNetArgs } from '../models/googlenet';
 import { defaultInputShape } from '../models/googlenet';
@@ -15,6 +25,7 @@ import {
   type LoadedCheckpoint,
   loadCheckpoint,
   restoreOptimizer,
+  STATE_JSON,
   saveCheckpoint,
 } from './checkpoint';
 import { cosineDecay } from './cosine_decay';
@@ -26,6 +37,7 @@ import { compileClassifier } from './metrics';
 import { modelCheckpoint } from './model_checkpoint';
 import { createOptimizer, type OptimizerName } from './optimizers';
 import { reduceLROnPlateau } from './reduce_lr_on_plateau';
+import { terminateOnNaN } from './terminate_on_nan';
 import { trainingCurvesSvg } from './training_curves';
 
 /** Where things go inside a model folder. */
@@ -98,6 +110,11 @@ export interface TrainClassifierOptions {
   keep?: 'best' | 'last';
   /** Corrupt images stop training ('error', the default) or are skipped with a warning. */
   onBadFile?: BadFilePolicy;
+  /**
+   * Stop with TrainingDivergedError on a non-finite loss, metric or weight (terminateOnNaN). Default true; off,
+   * a diverged run still cannot save: the model writers refuse non-finite weights.
+   */
+  terminateOnNaN?: boolean;
   /** The model folder. */
   out: string;
 }
@@ -161,6 +178,7 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
     earlyStopping: o.earlyStopping ?? false,
     keep: o.keep ?? TRAIN_DEFAULTS.keep,
     onBadFile: o.onBadFile ?? 'error',
+    terminateOnNaN: o.terminateOnNaN ?? true,
     out: o.out,
   };
   if (r.lrSchedule !== 'constant' && r.lrSchedule !== 'cosine') {
@@ -193,6 +211,70 @@ async function openDatasets(o: ResolvedTrainOptions, labels?: string[]) {
   return { train: all, val: null };
 }
 
+/** Where a run writes (its own generation of the model folder) and which checkpoint it resumes from. */
+interface RunFolder {
+  gen: string;
+  resumeFrom: string | null;
+  /** Set once the run has written its own first checkpoint. */
+  checkpointed: boolean;
+  /** After a failure: deletes the run's new generation unless the run wrote a checkpoint to resume from. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Opens a run in the model folder `out`. Every run writes into a new generation, published only when it ends
+ * well, so the published model and its checkpoints stay as they were until then. A resumed run continues an
+ * unpublished (interrupted) generation if there is one, else starts a new one from links to the published
+ * checkpoints. Leftovers of killed runs (temp files, generations without a checkpoint) are deleted first.
+ */
+async function openRun(out: string, resume: boolean): Promise<RunFolder> {
+  const published = await currentGeneration(out);
+  const resumable = async (gen: string) =>
+    fs.stat(path.join(gen, LAST_CHECKPOINT, STATE_JSON)).then(
+      (s) => s.mtimeMs,
+      () => null,
+    );
+  const pending: { gen: string; mtime: number }[] = [];
+  for (const gen of await generations(out)) {
+    if (gen === published) continue;
+    const mtime = await resumable(gen);
+    if (mtime === null) await fs.rm(gen, { recursive: true, force: true });
+    else pending.push({ gen, mtime });
+  }
+  await removeStaleTemps(out);
+  const newRun = (gen: string, resumeFrom: string | null): RunFolder => {
+    const run: RunFolder = {
+      gen,
+      resumeFrom,
+      checkpointed: false,
+      abandon: async () => {
+        if (!run.checkpointed) await fs.rm(gen, { recursive: true, force: true });
+      },
+    };
+    return run;
+  };
+  const keep = (gen: string): RunFolder => ({
+    gen,
+    resumeFrom: path.join(gen, LAST_CHECKPOINT),
+    checkpointed: true,
+    abandon: async () => {},
+  });
+  if (resume && pending.length) {
+    const gen = pending.sort((a, b) => b.mtime - a.mtime)[0].gen;
+    await removeStaleTemps(path.join(gen, CHECKPOINTS_DIR));
+    return keep(gen);
+  }
+  if (resume) {
+    const from = path.join(await resolveModelFolder(out), CHECKPOINTS_DIR);
+    // Nothing to resume: fail naming out/checkpoints/last, before creating anything.
+    if (!(await fs.stat(from).catch(() => null))) return { ...keep(out), gen: out };
+    const gen = await newGeneration(out);
+    await linkTree(from, path.join(gen, CHECKPOINTS_DIR));
+    return newRun(gen, path.join(gen, LAST_CHECKPOINT));
+  }
+  return newRun(await newGeneration(out), null);
+}
+
 /**
  * Trains an image classifier on an image folder into the model folder `out` (the library behind
  * `inception train`): normalisation measured on the training images, streaming augmented batches, the
@@ -204,13 +286,30 @@ export async function trainImageClassifier(
   options: TrainClassifierOptions,
   hooks: TrainClassifierHooks = {},
 ): Promise<TrainClassifierResult> {
+  // Bad options fail before anything is created.
+  if (!hooks.resume) resolveOptions(options);
+  else if (!options.out) throw new Error('train: the model folder (out) is required');
+  const run = await openRun(options.out, Boolean(hooks.resume));
+  try {
+    return await trainInRun(run, options, hooks);
+  } catch (e) {
+    await run.abandon();
+    throw e;
+  }
+}
+
+async function trainInRun(
+  run: RunFolder,
+  options: TrainClassifierOptions,
+  hooks: TrainClassifierHooks,
+): Promise<TrainClassifierResult> {
   const print = hooks.print ?? (() => {});
-  const lastDir = path.join(options.out, LAST_CHECKPOINT);
-  const bestDir = path.join(options.out, BEST_CHECKPOINT);
+  const lastDir = path.join(run.gen, LAST_CHECKPOINT);
+  const bestDir = path.join(run.gen, BEST_CHECKPOINT);
   let checkpoint: LoadedCheckpoint<RunMeta> | null = null;
   let o: ResolvedTrainOptions;
-  if (hooks.resume) {
-    checkpoint = await loadCheckpoint<RunMeta>(lastDir);
+  if (run.resumeFrom) {
+    checkpoint = await loadCheckpoint<RunMeta>(run.resumeFrom);
     o = {
       ...checkpoint.meta.options,
       out: options.out,
@@ -222,9 +321,15 @@ export async function trainImageClassifier(
   } else {
     o = resolveOptions(options);
   }
-  const { train, val } = await openDatasets(o, checkpoint?.meta.labels);
-  const labels = train.classNames;
+  const opened = await openDatasets(o, checkpoint?.meta.labels);
+  const labels = opened.train.classNames;
   const inputShape = o.modelArgs.inputShape ?? defaultInputShape();
+  // Skipped files are left out once, up front: the step counts, totals and image counts are then of the
+  // images really used, and the stream never has to skip.
+  const usable = (d: ImageFolderDataset) =>
+    o.onBadFile === 'skip' ? withoutUndecodable(d, { inputShape, resize: 'fill' }) : Promise.resolve(d);
+  const train = await usable(opened.train);
+  const val = opened.val ? await usable(opened.val) : null;
   let preprocessing: Preprocessing;
   if (checkpoint) {
     preprocessing = checkpoint.meta.preprocessing;
@@ -278,6 +383,8 @@ export async function trainImageClassifier(
     save: (m, dir) => saveModelFolder(dir, m, info),
   });
   const callbacks: Callback[] = [...(hooks.callbacks ?? [])];
+  // First of ours: a diverged epoch must stop before the checkpoint callbacks see it.
+  if (o.terminateOnNaN !== false) callbacks.push(terminateOnNaN());
   if (o.lrSchedule === 'cosine') {
     const steps = trainSource.steps;
     const warmupSteps = Math.min(o.warmupEpochs * steps, o.epochs * steps - 1);
@@ -288,10 +395,11 @@ export async function trainImageClassifier(
   if (o.reduceLr) callbacks.push(reduceLROnPlateau({ ...o.reduceLr, monitor: o.monitor, verbose: 1, print }));
   if (o.earlyStopping)
     callbacks.push(earlyStopping({ ...o.earlyStopping, monitor: o.monitor, verbose: 1, print }));
-  callbacks.push(best, csvLogger(path.join(o.out, CHECKPOINTS_DIR, HISTORY_CSV)));
+  callbacks.push(best, csvLogger(path.join(run.gen, CHECKPOINTS_DIR, HISTORY_CSV)));
 
   const meta: RunMeta = { options: o, labels, preprocessing };
   let result: Awaited<ReturnType<typeof trainModel>>;
+  let firstSnapshot = true;
   try {
     result = await trainModel(model, trainSource, {
       epochs: o.epochs,
@@ -299,8 +407,18 @@ export async function trainImageClassifier(
       callbacks,
       signal: hooks.signal,
       resume: checkpoint?.snapshot,
-      onSnapshot: (s) => saveCheckpoint(lastDir, model, s, meta),
+      onSnapshot: async (s) => {
+        await saveCheckpoint(lastDir, model, s, meta);
+        // This run is now the one to resume: unpublished runs before it are superseded.
+        if (firstSnapshot) await removeGenerations(o.out, [run.gen]);
+        firstSnapshot = false;
+        run.checkpointed = true;
+      },
     });
+  } catch (e) {
+    model.optimizer.dispose();
+    model.dispose();
+    throw e;
   } finally {
     if (checkpoint) disposeCheckpointState(checkpoint);
   }
@@ -315,13 +433,14 @@ export async function trainImageClassifier(
     } else {
       savedEpoch = result.rows.length ? result.rows[result.rows.length - 1].epoch + 1 : null;
     }
-    await saveModelFolder(o.out, model, info);
-    await writeFileAtomic(path.join(o.out, HISTORY_CSV), formatHistoryCsv(result.rows));
-    await writeFileAtomic(path.join(o.out, HISTORY_JSON), `${JSON.stringify(result.history, null, 1)}\n`);
+    await saveModelFolder(run.gen, model, info);
+    await writeFileAtomic(path.join(run.gen, HISTORY_CSV), formatHistoryCsv(result.rows));
+    await writeFileAtomic(path.join(run.gen, HISTORY_JSON), `${JSON.stringify(result.history, null, 1)}\n`);
     await writeFileAtomic(
-      path.join(o.out, CURVES_SVG),
+      path.join(run.gen, CURVES_SVG),
       trainingCurvesSvg(result.rows, `${o.model} on ${o.data}`),
     );
+    await publishGeneration(o.out, run.gen);
   }
   model.optimizer.dispose();
   model.dispose();
@@ -334,7 +453,7 @@ export async function trainImageClassifier(
     interrupted: result.interrupted,
     stoppedEarly: result.stoppedEarly,
     savedEpoch,
-    lastCheckpoint: lastDir,
+    lastCheckpoint: result.interrupted ? lastDir : path.join(o.out, LAST_CHECKPOINT),
     trainImages: train.size,
     valImages: val?.size ?? 0,
     options: o,
