@@ -10,23 +10,9 @@ import { decodePixels, ImageDecodeError } from '../src/data/decode';
 import { writeFileAtomic } from '../src/io/atomic';
 import { saveCheckpoint } from '../src/training/checkpoint';
 import { removeDir, tempDir } from './data_fixtures';
-import { colourFolder } from './training_fixtures';
+import { CLI_MAIN, CPU_ENV, colourFolder, TINY_TRAIN_FLAGS } from './training_fixtures';
 import { tinyModel } from './training_helpers';
 
-const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const ENV = { ...process.env, INCEPTION_BACKEND: 'cpu' };
-const SMALL = [
-  '--width',
-  '0.05',
-  '--input-size',
-  '32',
-  '--batch-size',
-  '4',
-  '--val-split',
-  '0',
-  '--dropout',
-  '0',
-];
 const GEOMETRY = { inputShape: [32, 32, 3] as [number, number, number], resize: 'fill' as const };
 let dir: string;
 let data: string;
@@ -39,7 +25,7 @@ function cli(
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: ENV });
+    const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: CPU_ENV });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -96,7 +82,7 @@ test('a decode error libvips leaves without detail still says what the file is',
 
 test('predict on a FIFO: one line, exit 1, no hang', async () => {
   const model = path.join(dir, 'model');
-  const trained = await cli(['train', '--data', data, ...SMALL, '--epochs', '1', '--out', model]);
+  const trained = await cli(['train', '--data', data, ...TINY_TRAIN_FLAGS, '--epochs', '1', '--out', model]);
   assert.equal(trained.code, 0, trained.stderr);
   const r = await cli(['predict', '--model-dir', model, fifo], 30_000);
   assert.equal(r.code, 1, r.stderr);
@@ -112,7 +98,7 @@ test('train over a folder holding a FIFO and a broken PNG: stops naming one; --s
     'train',
     '--data',
     mixed,
-    ...SMALL,
+    ...TINY_TRAIN_FLAGS,
     '--epochs',
     '1',
     '--out',
@@ -128,7 +114,7 @@ test('train over a folder holding a FIFO and a broken PNG: stops naming one; --s
     'train',
     '--data',
     mixed,
-    ...SMALL,
+    ...TINY_TRAIN_FLAGS,
     '--epochs',
     '1',
     '--skip-bad-files',

@@ -52,7 +52,8 @@ async function parity(model: tf.LayersModel, batch: number, file?: string): Prom
   const shape = [batch, ...(model.inputs[0].shape.slice(1) as number[])];
   const x = tf.randomUniform(shape, -2, 2, 'float32', 42);
   const expected = model.predict(x) as tf.Tensor;
-  const bytes = exportOnnxBytes(model, infoFor(model, (model.outputs[0].shape as number[]).at(-1)!));
+  // Generic models (5 channels, rank-4 outputs...) export without a classifier's metadata.
+  const bytes = exportOnnxBytes(model);
   if (file) await fs.writeFile(file, bytes);
   const got = await runOnnx(bytes, x);
   assert.deepEqual([...got.dims], expected.shape, 'onnx output shape = tfjs output shape');
@@ -256,7 +257,7 @@ test('every small model passes onnx.checker', async (t) => {
   for (const [name, { shape, body }] of Object.entries(CASES)) {
     const model = small(shape, body);
     const file = path.join(dir, 'm.onnx');
-    await exportOnnx(model, infoFor(model, 1), file);
+    await exportOnnx(model, undefined, file);
     assert.equal(onnxCheck(file), '', name);
     model.dispose();
   }
@@ -265,10 +266,7 @@ test('every small model passes onnx.checker', async (t) => {
 
 test('an unsupported layer is an error naming the layer and its class', () => {
   const model = small([8, 8, 3], (x) => apply(L.depthwiseConv2d({ kernelSize: 3, name: 'dw_conv' }), x));
-  assert.throws(
-    () => exportOnnxBytes(model, infoFor(model, 3)),
-    /layer dw_conv \(DepthwiseConv2D\) has no ONNX mapping/,
-  );
+  assert.throws(() => exportOnnxBytes(model), /layer dw_conv \(DepthwiseConv2D\) has no ONNX mapping/);
   const act = small([4], (x) => apply(L.activation({ activation: 'hardSigmoid', name: 'hard' }), x));
-  assert.throws(() => exportOnnxBytes(act, infoFor(act, 4)), /layer hard \(Activation\).*hardSigmoid/);
+  assert.throws(() => exportOnnxBytes(act), /layer hard \(Activation\).*hardSigmoid/);
 });

@@ -2,7 +2,7 @@
 // (labels matching weights), an interrupted new run leaves the old run's files as they were, and no
 // temporary folders survive the next run. Plain folders (older versions, models/cifar10) keep working.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -10,22 +10,8 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelFolder } from '../src/io/model_folder';
 import { removeDir, tempDir } from './data_fixtures';
-import { colourFolder } from './training_fixtures';
+import { CLI_MAIN, CPU_ENV, colourFolder, interruptedRun, TINY_TRAIN_FLAGS } from './training_fixtures';
 
-const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const ENV = { ...process.env, INCEPTION_BACKEND: 'cpu' };
-const SMALL = [
-  '--width',
-  '0.05',
-  '--input-size',
-  '32',
-  '--batch-size',
-  '4',
-  '--val-split',
-  '0',
-  '--dropout',
-  '0',
-];
 let dir: string;
 let three: string;
 let two: string;
@@ -36,10 +22,10 @@ let plain: string;
 function train(data: string, out: string, env: NodeJS.ProcessEnv = {}, ...more: string[]) {
   return spawnSync(
     process.execPath,
-    [MAIN, 'train', '--data', data, ...SMALL, '--epochs', '1', '--out', out, ...more],
+    [CLI_MAIN, 'train', '--data', data, ...TINY_TRAIN_FLAGS, '--epochs', '1', '--out', out, ...more],
     {
       encoding: 'utf8',
-      env: { ...ENV, ...env },
+      env: { ...CPU_ENV, ...env },
     },
   );
 }
@@ -146,26 +132,11 @@ test('an interrupted new run leaves the old run, checkpoints included, as it was
   const out = path.join(dir, 'interrupted');
   await fs.cp(plain, out, { recursive: true });
   const before = await contents(out);
-  const child = spawn(
-    process.execPath,
-    [MAIN, 'train', '--data', two, ...SMALL, '--epochs', '50', '--out', out],
-    {
-      env: ENV,
-    },
+  const { code, stderr } = await interruptedRun(
+    ['train', '--data', two, ...TINY_TRAIN_FLAGS, '--epochs', '50', '--out', out],
+    CPU_ENV,
+    120_000,
   );
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const code = await new Promise<number | null>((resolve) => {
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (/Epoch 2\/50/.test(stdout) && !child.killed) child.kill('SIGINT');
-    });
-    child.on('exit', (c) => resolve(c));
-    setTimeout(() => child.kill('SIGKILL'), 120_000).unref();
-  });
   assert.equal(code, 130, stderr);
   assert.deepEqual(await contents(out), before);
   assert.equal(await version(out), 'three');
@@ -173,10 +144,14 @@ test('an interrupted new run leaves the old run, checkpoints included, as it was
   assert.ok(where, stderr);
   const state = JSON.parse(await fs.readFile(path.join(where, 'state.json'), 'utf8'));
   assert.deepEqual(state.meta.labels, ['blue', 'red']);
-  const resumed = spawnSync(process.execPath, [MAIN, 'train', '--out', out, '--resume', '--epochs', '2'], {
-    encoding: 'utf8',
-    env: ENV,
-  });
+  const resumed = spawnSync(
+    process.execPath,
+    [CLI_MAIN, 'train', '--out', out, '--resume', '--epochs', '2'],
+    {
+      encoding: 'utf8',
+      env: CPU_ENV,
+    },
+  );
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stdout, new RegExp(`resuming from ${where}`));
   assert.equal(await version(out), 'two');
@@ -191,10 +166,14 @@ test('a new run killed before its first checkpoint: the old folder and checkpoin
   const killed = train(two, out, { INCEPTION_CRASH_AT: 'dir:before-swap' });
   assert.equal(killed.signal, 'SIGKILL', killed.stderr);
   assert.deepEqual(await contents(out), before);
-  const resumed = spawnSync(process.execPath, [MAIN, 'train', '--out', out, '--resume', '--epochs', '2'], {
-    encoding: 'utf8',
-    env: ENV,
-  });
+  const resumed = spawnSync(
+    process.execPath,
+    [CLI_MAIN, 'train', '--out', out, '--resume', '--epochs', '2'],
+    {
+      encoding: 'utf8',
+      env: CPU_ENV,
+    },
+  );
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stdout, /resuming from .* at epoch 2, step 0/);
   assert.equal(await version(out), 'three');

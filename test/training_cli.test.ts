@@ -1,17 +1,18 @@
 // The train/evaluate/predict commands end to end, as a user runs them: a real process, real image files.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { removeDir, tempDir, writeImage } from './data_fixtures';
-import { colourFolder } from './training_fixtures';
-
-const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const ENV = { ...process.env, INCEPTION_BACKEND: 'cpu' };
+import { CLI_MAIN, CPU_ENV, colourFolder, interruptedRun } from './training_fixtures';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: ENV, timeout: 240_000 });
+  const r = spawnSync(process.execPath, [CLI_MAIN, ...args], {
+    encoding: 'utf8',
+    env: CPU_ENV,
+    timeout: 240_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -255,10 +256,8 @@ test('--resume continues the run: later epochs, same earlier history', () => {
 
 test('SIGINT: finishes the step, writes checkpoints/last, says where, exits 130; --resume picks it up', async () => {
   const run = path.join(dir, 'interrupted');
-  const child = spawn(
-    process.execPath,
+  const { code, stderr } = await interruptedRun(
     [
-      MAIN,
       'train',
       '--data',
       path.join(dir, 'val'),
@@ -270,22 +269,9 @@ test('SIGINT: finishes the step, writes checkpoints/last, says where, exits 130;
       '--out',
       run,
     ],
-    { env: ENV },
+    CPU_ENV,
+    180_000,
   );
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const code = await new Promise<number | null>((resolve) => {
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (/Epoch 2\/50/.test(stdout) && !child.killed) child.kill('SIGINT');
-    });
-    child.on('exit', (c) => resolve(c));
-    // A child that never exits must fail this test, not hang the suite.
-    setTimeout(() => child.kill('SIGKILL'), 180_000).unref();
-  });
   assert.equal(code, 130, stderr);
   // The run's own generation: an interrupted run leaves the published folder (none here) as it was.
   const written =

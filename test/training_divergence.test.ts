@@ -14,23 +14,9 @@ import { trainModel } from '../src/training/fit';
 import { modelCheckpoint } from '../src/training/model_checkpoint';
 import { TerminateOnNaN, TrainingDivergedError, terminateOnNaN } from '../src/training/terminate_on_nan';
 import { removeDir, tempDir } from './data_fixtures';
-import { colourFolder } from './training_fixtures';
+import { CLI_MAIN, CPU_ENV, colourFolder, TINY_TRAIN_FLAGS } from './training_fixtures';
 import { blobs, fakeContext, tinyModel } from './training_helpers';
 
-const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const ENV = { ...process.env, INCEPTION_BACKEND: 'cpu' };
-const SMALL = [
-  '--width',
-  '0.05',
-  '--input-size',
-  '32',
-  '--batch-size',
-  '4',
-  '--val-split',
-  '0',
-  '--dropout',
-  '0',
-];
 let dir: string;
 
 before(async () => {
@@ -144,18 +130,18 @@ test('inception train --lr 1e3 over a working model folder: exit 1, one line, th
   const out = path.join(dir, 'runs', 'good');
   const good = spawnSync(
     process.execPath,
-    [MAIN, 'train', '--data', data, ...SMALL, '--epochs', '1', '--out', out],
+    [CLI_MAIN, 'train', '--data', data, ...TINY_TRAIN_FLAGS, '--epochs', '1', '--out', out],
     {
       encoding: 'utf8',
-      env: ENV,
+      env: CPU_ENV,
     },
   );
   assert.equal(good.status, 0, good.stderr);
   const before = await snapshot(out);
   const bad = spawnSync(
     process.execPath,
-    [MAIN, 'train', '--data', data, ...SMALL, '--lr', '1e3', '--epochs', '1', '--out', out],
-    { encoding: 'utf8', env: ENV },
+    [CLI_MAIN, 'train', '--data', data, ...TINY_TRAIN_FLAGS, '--lr', '1e3', '--epochs', '1', '--out', out],
+    { encoding: 'utf8', env: CPU_ENV },
   );
   assert.equal(bad.status, 1, bad.stderr);
   assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
@@ -163,10 +149,10 @@ test('inception train --lr 1e3 over a working model folder: exit 1, one line, th
   assert.deepEqual(await snapshot(out), before);
   const predict = spawnSync(
     process.execPath,
-    [MAIN, 'predict', '--model-dir', out, path.join(data, 'red', '000.png')],
+    [CLI_MAIN, 'predict', '--model-dir', out, path.join(data, 'red', '000.png')],
     {
       encoding: 'utf8',
-      env: ENV,
+      env: CPU_ENV,
     },
   );
   assert.equal(predict.status, 0, predict.stderr);

@@ -1,4 +1,5 @@
 // Image folders for the training tests: three classes of clearly different colours, real PNG/JPEG files.
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { noise, writeImage } from './data_fixtures';
 
@@ -35,4 +36,50 @@ export async function colourFolder(dir: string, perClass: number, seed = 0): Pro
   }
   await Promise.all(jobs);
   return dir;
+}
+
+/** The built CLI, run as `node CLI_MAIN train ...` by the tests that exercise the command line. */
+export const CLI_MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
+
+/** The plain tfjs engine: the CLI tests that check files and exit codes need no native speed. */
+export const CPU_ENV = { ...process.env, INCEPTION_BACKEND: 'cpu' };
+
+/** `inception train` flags for a tiny network that trains in seconds on colourFolder data. */
+export const TINY_TRAIN_FLAGS = [
+  '--width',
+  '0.05',
+  '--input-size',
+  '32',
+  '--batch-size',
+  '4',
+  '--val-split',
+  '0',
+  '--dropout',
+  '0',
+];
+
+/**
+ * Runs `inception ARGS` and sends SIGINT once stdout shows epoch 2 (mid-run); a child that never exits is
+ * killed after `timeoutMs`, so it fails the test instead of hanging the suite.
+ */
+export async function interruptedRun(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (/Epoch 2\//.test(stdout) && !child.killed) child.kill('SIGINT');
+    });
+    child.on('exit', (c) => resolve(c));
+    setTimeout(() => child.kill('SIGKILL'), timeoutMs).unref();
+  });
+  return { code, stdout, stderr };
 }

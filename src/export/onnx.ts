@@ -45,12 +45,13 @@ function valueInfo(name: string, shape: (number | null)[]): onnx.IValueInfoProto
 
 /**
  * Converts a tfjs LayersModel into an ONNX ModelProto. Inputs and outputs keep the tfjs layout (NHWC
- * float32, dynamic batch); inside, the graph runs NCHW (one Transpose after each input). Labels,
- * preprocessing and the builder go into metadata_props. Throws naming the first unsupported layer.
+ * float32, dynamic batch); inside, the graph runs NCHW (one Transpose after each input). With `info` (a
+ * classifier's model folder), labels, preprocessing and the builder go into metadata_props; without it any
+ * supported LayersModel converts, with only its layout as metadata. Throws naming the first unsupported layer.
  */
-export function toOnnxModel(model: tf.LayersModel, info: ModelInfo): onnx.ModelProto {
+export function toOnnxModel(model: tf.LayersModel, info?: ModelInfo): onnx.ModelProto {
   // The metadata must not carry values that make every inference NaN, nor describe another input shape.
-  checkModelMatchesInfo(model, info);
+  if (info) checkModelMatchesInfo(model, info);
   const g = new OnnxGraphBuilder();
   // The graph outputs keep the tfjs output names: reserve them before any layer can take them.
   const outputNames = model.outputs.map((_t, i) => g.uniqueName(model.outputNames[i] ?? `output_${i}`));
@@ -94,19 +95,23 @@ export function toOnnxModel(model: tf.LayersModel, info: ModelInfo): onnx.ModelP
     else g.output(outputNames[i], 'Identity', v.name);
     return valueInfo(outputNames[i], t.shape);
   });
-  const metadata: Record<string, string> = {
-    model: info.model,
-    width_multiplier: String(info.widthMultiplier),
-    labels: JSON.stringify(info.labels),
-    preprocessing: JSON.stringify(info.preprocessing),
-    input_layout: 'NHWC',
-  };
+  const metadata: Record<string, string> = info
+    ? {
+        model: info.model,
+        width_multiplier: String(info.widthMultiplier),
+        labels: JSON.stringify(info.labels),
+        preprocessing: JSON.stringify(info.preprocessing),
+        input_layout: 'NHWC',
+      }
+    : { input_layout: 'NHWC' };
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'inception-net',
     producerVersion: '0.1.0',
-    docString: `${info.model} exported from TensorFlow.js; input NHWC float32 normalised as metadata 'preprocessing' says`,
+    docString: info
+      ? `${info.model} exported from TensorFlow.js; input NHWC float32 normalised as metadata 'preprocessing' says`
+      : `${model.name} exported from TensorFlow.js; input NHWC float32`,
     graph: {
       name: model.name,
       node: g.nodes,
@@ -119,11 +124,15 @@ export function toOnnxModel(model: tf.LayersModel, info: ModelInfo): onnx.ModelP
 }
 
 /** Serialises `toOnnxModel` to ONNX protobuf bytes. */
-export function exportOnnxBytes(model: tf.LayersModel, info: ModelInfo): Uint8Array {
+export function exportOnnxBytes(model: tf.LayersModel, info?: ModelInfo): Uint8Array {
   return onnx.ModelProto.encode(toOnnxModel(model, info)).finish();
 }
 
 /** Writes the ONNX file atomically. */
-export async function exportOnnx(model: tf.LayersModel, info: ModelInfo, file: string): Promise<void> {
+export async function exportOnnx(
+  model: tf.LayersModel,
+  info: ModelInfo | undefined,
+  file: string,
+): Promise<void> {
   await writeFileAtomic(file, exportOnnxBytes(model, info));
 }
