@@ -159,6 +159,9 @@ test('bad values and unknown flags are usage errors that name the flag and echo 
   assert.throws(() => parse('--epochs'), /argument missing/);
   assert.throws(() => parse('--resume=yes'), UsageError);
   assert.throws(() => parse('extra'), UsageError, 'train takes no operands');
+  assert.throws(() => parse('--reduce-lr-factor', '0'), {
+    message: '--reduce-lr-factor must be a number in (0, 1), got "0"',
+  });
   assert.throws(() => parseCommandLine(serveCommand, ['--port', '65536']), {
     message: '--port must be an integer in [0, 65535], got "65536"',
   });
