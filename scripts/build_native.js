@@ -64,7 +64,7 @@ function buildNative() {
   return result.status ?? 1;
 }
 
-module.exports = { sourceBuildMissing, buildNative };
+module.exports = { sourceBuildMissing, buildNative, onPath };
 
 if (require.main === module) {
   const missing = sourceBuildMissing();

@@ -14,15 +14,14 @@ function say(message) {
   console.log(`inception-net: ${message}`);
 }
 
-/** Loads the addon in a child process: a binary that crashes on load must not take the install with it. */
-function loads(file) {
-  const child = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return child.status === 0
-    ? ''
-    : child.stderr.trim().split('\n')[0] || `exit ${child.status ?? child.signal}`;
+/**
+ * Loads the addon in a child process: a binary that crashes on load must not take the install with it.
+ * Throws the load error's first line (or how the child died).
+ */
+function load(file) {
+  const script = `try { require(${JSON.stringify(file)}) } catch (e) { process.stderr.write(e.message.split('\\n')[0]); process.exit(1) }`;
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  if (child.status !== 0) throw new Error(child.stderr.trim() || `exit ${child.status ?? child.signal}`);
 }
 
 function main() {
@@ -34,24 +33,26 @@ function main() {
     say(`this CPU lacks ${missingFlags.join(', ')} (x86-64-v3): the tfjs fallback backends will be used`);
     return;
   }
-  const failures = [];
-  for (const candidate of locate.addonCandidates(root)) {
-    let error;
-    try {
+  // The loader's own choice (same candidates, order and messages), each candidate loaded in a child.
+  const lookup = locate.chooseAddon(
+    {
+      candidates: locate.addonCandidates(root),
+      missingFlags,
+      inCheckout: false,
+      platform: `${process.platform}-${process.arch}`,
+      root,
+    },
+    (candidate) => {
       locate.checkAddonFiles(candidate);
-      error = loads(candidate.file);
-    } catch (e) {
-      error = e.message;
-    }
-    if (!error) {
-      say(`native oneDNN engine: ${candidate.source} ${path.relative(root, candidate.file)}`);
-      return;
-    }
-    failures.push(`${candidate.source} does not load (${error})`);
+      load(candidate.file);
+      return candidate;
+    },
+  );
+  if (lookup.addon) {
+    say(`native oneDNN engine: ${lookup.source} ${path.relative(root, lookup.file)}`);
+    return;
   }
-  const why = failures.length
-    ? failures.join('; ')
-    : `no prebuilt engine for ${process.platform}-${process.arch}`;
+  const why = lookup.reason;
   const { sourceBuildMissing, buildNative } = require('./build_native.js');
   const missing = sourceBuildMissing();
   if (missing.length > 0) {
@@ -60,7 +61,15 @@ function main() {
   }
   say(`${why}; building the native engine from source`);
   const built = path.join(root, 'build', 'Release', locate.ADDON_FILE);
-  const error = buildNative() === 0 ? loads(built) : 'the build failed';
+  let error = 'the build failed';
+  if (buildNative() === 0) {
+    try {
+      load(built);
+      error = '';
+    } catch (e) {
+      error = e.message;
+    }
+  }
   // An unusable build/ would only be tried and skipped on every load.
   if (error) fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
   say(

@@ -9,6 +9,7 @@
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { onPath } = require('./build_native.js');
 
 const root = path.join(__dirname, '..');
 const built = path.join(root, 'build', 'Release', 'inception_onednn.node');
@@ -44,7 +45,7 @@ function newestSource() {
 
 if (`${process.platform}-${process.arch}` !== 'linux-x64') fail('prebuilt binaries are made on linux-x64');
 for (const tool of ['patchelf', 'dpkg', 'ldd', 'objdump']) {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+  if (!onPath(tool)) {
     fail(
       `${tool} is missing (Debian: apt-get install ${{ ldd: 'libc-bin', objdump: 'binutils' }[tool] ?? tool})`,
     );

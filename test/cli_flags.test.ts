@@ -14,6 +14,7 @@ import {
   parseFlagValue,
 } from '../src/cli/flags';
 import { formatHelp } from '../src/cli/help';
+import { googlenetArgsFromFlags } from '../src/cli/model_flags';
 import { command as serveCommand } from '../src/cli/serve';
 import { command as trainCommand } from '../src/cli/train';
 import { SERVE_DEFAULTS } from '../src/serve/server';
@@ -159,6 +160,15 @@ test('bad values and unknown flags are usage errors that name the flag and echo 
   assert.throws(() => parse('--epochs'), /argument missing/);
   assert.throws(() => parse('--resume=yes'), UsageError);
   assert.throws(() => parse('extra'), UsageError, 'train takes no operands');
+  assert.throws(() => parse('--reduce-lr-factor', '0'), {
+    message: '--reduce-lr-factor must be a number in (0, 1), got "0"',
+  });
+  assert.throws(
+    () => googlenetArgsFromFlags(parse('--input-size', '64', '--input-shape', '32,32,3')!.values),
+    {
+      message: 'give either --input-size or --input-shape, not both',
+    },
+  );
   assert.throws(() => parseCommandLine(serveCommand, ['--port', '65536']), {
     message: '--port must be an integer in [0, 65535], got "65536"',
   });

@@ -45,8 +45,8 @@ export type FlagSpec =
   | (FlagCommon & { type: 'string'; default?: string })
   /** An integer in [min, max]; min defaults to 1. */
   | (FlagCommon & { type: 'int'; default?: number; min?: number; max?: number })
-  /** A finite number > 0. */
-  | (FlagCommon & { type: 'positive'; default?: number })
+  /** A finite number > 0, and < `below` when given (a factor). */
+  | (FlagCommon & { type: 'positive'; default?: number; below?: number })
   /** A finite number >= 0, and < `below` when given (a rate, a fraction). */
   | (FlagCommon & { type: 'non-negative'; default?: number; below?: number })
   | (FlagCommon & { type: 'choice'; choices: readonly string[]; default?: string })
@@ -121,9 +121,11 @@ export function parseFlagValue(name: string, spec: FlagSpec, raw: string): unkno
       if (Number.isInteger(n) && n >= min && n <= max) return n;
       throw bad(max === Infinity ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
     }
-    case 'positive':
-      if (Number.isFinite(n) && n > 0) return n;
-      throw bad('a positive number');
+    case 'positive': {
+      const below = spec.below ?? Infinity;
+      if (Number.isFinite(n) && n > 0 && n < below) return n;
+      throw bad(below === Infinity ? 'a positive number' : `a number in (0, ${below})`);
+    }
     case 'non-negative': {
       const below = spec.below ?? Infinity;
       if (Number.isFinite(n) && n >= 0 && n < below) return n;

@@ -49,9 +49,14 @@ const MAX_FLAG_COLUMN = 30;
 
 /** Greedy word wrap into lines of at most `width` characters. */
 function wrap(text: string, width: number): string[] {
+  return wrapWords(text.split(/\s+/).filter(Boolean), width);
+}
+
+/** Greedy wrap of words (which may hold spaces) into lines of at most `width` characters. */
+function wrapWords(words: string[], width: number): string[] {
   const lines: string[] = [];
   let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
+  for (const word of words) {
     if (line && line.length + 1 + word.length > width) {
       lines.push(line);
       line = word;
@@ -100,17 +105,8 @@ function usageTokens(usage: string): string[] {
 /** `usage: inception NAME SYNOPSIS`, wrapped with the continuation lines under the synopsis. */
 export function formatUsage(spec: CommandSpec, prefix = 'usage: '): string {
   const head = `${prefix}inception ${spec.name} `;
-  const lines: string[] = [];
-  let line = '';
-  for (const token of usageTokens(spec.usage)) {
-    if (line && head.length + line.length + 1 + token.length > HELP_WIDTH) {
-      lines.push(line);
-      line = token;
-    } else {
-      line = line ? `${line} ${token}` : token;
-    }
-  }
-  lines.push(line);
+  const lines = wrapWords(usageTokens(spec.usage), HELP_WIDTH - head.length);
+  if (lines.length === 0) lines.push('');
   return lines.map((l, i) => (i ? ' '.repeat(head.length) : head) + l).join('\n');
 }
 

@@ -63,6 +63,9 @@ export function googlenetArgsFromFlags(
 ): { model: string; args: GoogLeNetArgs & { stemPool?: boolean } } {
   const { model } = values;
   const size = values['input-size'];
+  if (size !== undefined && values['input-shape'] !== undefined) {
+    throw new UsageError('give either --input-size or --input-shape, not both');
+  }
   const inputShape =
     values['input-shape'] ??
     (size === undefined ? undefined : ([size, size, 3] as [number, number, number])) ??

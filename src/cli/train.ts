@@ -133,7 +133,7 @@ export const command = defineCommand({
       help: 'ReduceLROnPlateau patience',
     },
     'reduce-lr-factor': {
-      type: 'non-negative',
+      type: 'positive',
       below: 1,
       metavar: 'F',
       default: REDUCE_LR_DEFAULTS.factor,

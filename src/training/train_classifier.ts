@@ -267,7 +267,7 @@ async function openRun(out: string, resume: boolean): Promise<RunFolder> {
   if (resume) {
     const from = path.join(await resolveModelFolder(out), CHECKPOINTS_DIR);
     // Nothing to resume: fail naming out/checkpoints/last, before creating anything.
-    if (!(await fs.stat(from).catch(() => null))) return { ...keep(out), gen: out };
+    if (!(await fs.stat(from).catch(() => null))) return keep(out);
     const gen = await newGeneration(out);
     await linkTree(from, path.join(gen, CHECKPOINTS_DIR));
     return newRun(gen, path.join(gen, LAST_CHECKPOINT));
@@ -286,12 +286,12 @@ export async function trainImageClassifier(
   options: TrainClassifierOptions,
   hooks: TrainClassifierHooks = {},
 ): Promise<TrainClassifierResult> {
-  // Bad options fail before anything is created.
-  if (!hooks.resume) resolveOptions(options);
-  else if (!options.out) throw new Error('train: the model folder (out) is required');
+  // Bad options fail before anything is created. A resumed run takes its options from the checkpoint.
+  const resolved = hooks.resume ? null : resolveOptions(options);
+  if (!options.out) throw new Error('train: the model folder (out) is required');
   const run = await openRun(options.out, Boolean(hooks.resume));
   try {
-    return await trainInRun(run, options, hooks);
+    return await trainInRun(run, options, resolved, hooks);
   } catch (e) {
     await run.abandon();
     throw e;
@@ -301,6 +301,7 @@ export async function trainImageClassifier(
 async function trainInRun(
   run: RunFolder,
   options: TrainClassifierOptions,
+  resolved: ResolvedTrainOptions | null,
   hooks: TrainClassifierHooks,
 ): Promise<TrainClassifierResult> {
   const print = hooks.print ?? (() => {});
@@ -319,7 +320,7 @@ async function trainInRun(
       `resuming from ${checkpoint.dir} at epoch ${checkpoint.snapshot.epoch + 1}, step ${checkpoint.snapshot.step}`,
     );
   } else {
-    o = resolveOptions(options);
+    o = resolved ?? resolveOptions(options);
   }
   const opened = await openDatasets(o, checkpoint?.meta.labels);
   const labels = opened.train.classNames;
