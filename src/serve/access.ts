@@ -6,6 +6,9 @@ import { HttpError } from './http_error';
 /** Routes open without the API key: liveness/readiness probes and the Prometheus scrape. */
 export const OPEN_ROUTES = new Set(['/healthz', '/v2/health/live', '/v2/health/ready', '/metrics']);
 
+/** The WWW-Authenticate header a 401 carries (RFC 6750). */
+const BEARER_CHALLENGE = 'Bearer realm="inception"';
+
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /**
@@ -24,12 +27,10 @@ export function bearerCheck(apiKey: string | undefined): (req: IncomingMessage, 
       401,
       'unauthorized',
       m ? 'the bearer token is not the API key' : 'send the API key as Authorization: Bearer KEY',
+      { 'WWW-Authenticate': BEARER_CHALLENGE },
     );
   };
 }
-
-/** The WWW-Authenticate header a 401 carries (RFC 6750). */
-export const BEARER_CHALLENGE = 'Bearer realm="inception"';
 
 /**
  * CORS for one allowed origin (`*` for any): sets the response headers and answers preflight `OPTIONS`

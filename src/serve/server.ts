@@ -9,7 +9,7 @@ import { loadModelFolder, type ModelInfo } from '../io/model_folder';
 import { DEFAULT_TOP_K, topK } from '../models/top_k';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
-import { applyCors, BEARER_CHALLENGE, bearerCheck } from './access';
+import { applyCors, bearerCheck } from './access';
 import { MicroBatcher } from './batcher';
 import type { ServeContext } from './context';
 import { type ErrorShape, HttpError, requireMethod, sendError, sendJson } from './http_error';
@@ -342,8 +342,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
           : new HttpError(500, 'internal', (err as Error)?.message ?? String(err));
       if (httpErr.status === 500)
         console.error(`inception serve: ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
-      else if (httpErr.status === 401) res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
-      if (httpErr.status !== 500) metrics.rejected.inc({ code: httpErr.code });
+      else metrics.rejected.inc({ code: httpErr.code });
       if (res.headersSent) res.destroy();
       else {
         // The body may be only partly read (413, 415, 503 before reading): close after this answer.
