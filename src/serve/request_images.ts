@@ -21,7 +21,7 @@ export function mediaType(req: IncomingMessage): string {
 }
 
 /** Rejects an announced Content-Length over the limit before reading anything. */
-function checkDeclaredLength(req: IncomingMessage, limit: number): void {
+export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
 }

@@ -18,7 +18,7 @@ import { resolveLimits, type ServeLimits } from './limits';
 import { ServeMetrics } from './metrics';
 import { handleTfServing, tfServingRouteLabel } from './protocols/tf_serving';
 import { handleV2, v2RouteLabel } from './protocols/v2';
-import { readRequestImages } from './request_images';
+import { checkDeclaredLength, readRequestImages } from './request_images';
 import { contentType, loadStaticFolder, type StaticFile, WEB_DIST_DIR } from './static_files';
 
 export interface InferenceServerOptions {
@@ -250,9 +250,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     authorize(req, pathname);
     if (expectsContinue) {
       // Refuse an announced oversize body before the client sends it (no `100 Continue` first).
-      const declared = Number(req.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBody)
-        throw new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBody} bytes`);
+      checkDeclaredLength(req, maxBody);
       res.writeContinue();
     }
     switch (pathname) {
