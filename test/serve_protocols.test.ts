@@ -244,6 +244,15 @@ test('TF Serving predict: b64 instances, named b64 instances and numeric instanc
   assert.match(empty.body.error, /non-empty/);
 });
 
+test('a malformed %-escape in a v2 or TF Serving model path is a 400, not a 500', async () => {
+  for (const route of ['/v2/models/%E0%A4%A', '/v1/models/%ZZ:predict', '/v1/models/%E0']) {
+    const res = await fetch(`${url}${route}`, { method: route.endsWith(':predict') ? 'POST' : 'GET' });
+    const body = await res.json();
+    assert.equal(res.status, 400, `${route}: ${JSON.stringify(body)}`);
+    assert.match(body.error, /percent-encoding/);
+  }
+});
+
 /** Parses Prometheus text exposition: `name{labels} value` samples, checking every line's syntax. */
 function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();

@@ -2,7 +2,7 @@
 // extension. Errors are `{ "error": "message" }` as the protocol defines them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeContext } from '../context';
-import { HttpError, requireMethod, sendJson } from '../http_error';
+import { decodePathSegment, HttpError, requireMethod, sendJson } from '../http_error';
 import { readJsonBody } from '../request_images';
 import { base64Image, flattenFloats, flattenItems, shapeSize } from './tensors';
 
@@ -168,7 +168,7 @@ export async function handleV2(
   }
   const m = MODEL_PATH.exec(pathname);
   if (!m) return false;
-  const name = decodeURIComponent(m[1]);
+  const name = decodePathSegment(m[1]);
   if (name !== ctx.name)
     throw new HttpError(
       404,
