@@ -205,6 +205,14 @@ test('v2 errors are {"error": "..."} with 400/404/405', async () => {
   const notJson = await fetch(`${url}/v2/models/${name}/infer`, { method: 'POST', body: '{"inputs": [' });
   assert.equal(notJson.status, 400);
   assert.match((await notJson.json()).error, /not JSON/);
+  // BYTES data nested deep enough to overflow a recursive walk's stack (JSON.parse takes it): a 400.
+  const depth = 100_000;
+  const deep = await fetch(`${url}/v2/models/${name}/infer`, {
+    method: 'POST',
+    body: `{"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES", "data": ${'['.repeat(depth)}"AA=="${']'.repeat(depth)}}]}`,
+  });
+  assert.equal(deep.status, 400);
+  assert.match((await deep.json()).error, /nested deeper than 8 levels/);
   const get = await fetch(`${url}/v2/models/${name}/infer`);
   assert.equal(get.status, 405);
   assert.equal(typeof (await get.json()).error, 'string');

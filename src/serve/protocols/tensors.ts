@@ -3,6 +3,10 @@ import type { UploadedImage } from '../request_images';
 
 const bad = (message: string) => new HttpError(400, 'bad_tensor', message);
 
+/** Deepest array nesting walked: JSON.parse accepts far deeper, which would overflow the walk's stack. */
+const MAX_DEPTH = 8;
+const tooDeep = (what: string) => bad(`${what}: nested deeper than ${MAX_DEPTH} levels`);
+
 /**
  * The numbers of `data`, flat or nested to any depth (the row-major forms the v2 and TF Serving JSON
  * allow), as float32; exactly `count` finite numbers or a 400 naming `what`.
@@ -12,7 +16,7 @@ export function flattenFloats(data: unknown, count: number, what: string): Float
   let n = 0;
   const walk = (x: unknown, depth: number): void => {
     if (Array.isArray(x)) {
-      if (depth > 8) throw bad(`${what}: nested deeper than 8 levels`);
+      if (depth > MAX_DEPTH) throw tooDeep(what);
       for (const v of x) walk(v, depth + 1);
       return;
     }
@@ -27,8 +31,10 @@ export function flattenFloats(data: unknown, count: number, what: string): Float
 }
 
 /** Flattens nested arrays of anything else (BYTES elements), without looking inside objects. */
-export function flattenItems(data: unknown): unknown[] {
-  return Array.isArray(data) ? data.flatMap((x) => flattenItems(x)) : [data];
+export function flattenItems(data: unknown, what: string, depth = 0): unknown[] {
+  if (!Array.isArray(data)) return [data];
+  if (depth > MAX_DEPTH) throw tooDeep(what);
+  return data.flatMap((x) => flattenItems(x, what, depth + 1));
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;

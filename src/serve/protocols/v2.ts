@@ -75,7 +75,7 @@ async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promi
     if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1)) || shape[0] < 1)
       throw bad(`input "${V2_INPUT}": BYTES shape must be [N] or [N, 1], got [${shape}]`);
     ctx.decoder.checkCount(shape[0]);
-    const items = flattenItems(input.data);
+    const items = flattenItems(input.data, `input "${V2_INPUT}" data`);
     if (items.length !== shape[0])
       throw bad(`input "${V2_INPUT}": ${items.length} elements, its shape holds ${shape[0]}`);
     ctx.admit(items.length);
