@@ -213,6 +213,16 @@ test('v2 errors are {"error": "..."} with 400/404/405', async () => {
   });
   assert.equal(deep.status, 400);
   assert.match((await deep.json()).error, /nested deeper than 8 levels/);
+  // A deep object where an error message quotes the value: still a one-line 400.
+  const deepObject = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  for (const body of [
+    `{"inputs": [{"name": ${deepObject}, "shape": [1], "datatype": "BYTES", "data": ["AA=="]}]}`,
+    `{"inputs": [{"name": "input", "shape": [1, 32, 32, 3], "datatype": "FP32", "data": [${deepObject}]}]}`,
+  ]) {
+    const res = await fetch(`${url}/v2/models/${name}/infer`, { method: 'POST', body });
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error, /nested too deep to show/);
+  }
   const get = await fetch(`${url}/v2/models/${name}/infer`);
   assert.equal(get.status, 405);
   assert.equal(typeof (await get.json()).error, 'string');

@@ -3,6 +3,23 @@ import type { UploadedImage } from '../request_images';
 
 const bad = (message: string) => new HttpError(400, 'bad_tensor', message);
 
+/** Longest client value an error message quotes. */
+const SHOWN_CHARS = 100;
+
+/**
+ * A client's JSON value for an error message, cut to SHOWN_CHARS: a 3 MB tensor sent in the wrong field is
+ * not echoed back, and a value nested deeper than JSON.stringify's stack allows is not a 500.
+ */
+export function showValue(x: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(x) ?? String(x);
+  } catch {
+    return 'a value nested too deep to show';
+  }
+  return text.length > SHOWN_CHARS ? `${text.slice(0, SHOWN_CHARS)}...` : text;
+}
+
 /** Deepest array nesting walked: JSON.parse accepts far deeper, which would overflow the walk's stack. */
 const MAX_DEPTH = 8;
 const tooDeep = (what: string) => bad(`${what}: nested deeper than ${MAX_DEPTH} levels`);
@@ -21,7 +38,7 @@ export function flattenFloats(data: unknown, count: number, what: string): Float
       return;
     }
     if (typeof x !== 'number' || !Number.isFinite(x))
-      throw bad(`${what}: element ${n} is ${JSON.stringify(x)}, not a finite number`);
+      throw bad(`${what}: element ${n} is ${showValue(x)}, not a finite number`);
     if (n >= count) throw bad(`${what}: more than the ${count} values its shape holds`);
     out[n++] = x;
   };

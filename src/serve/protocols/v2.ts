@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeContext } from '../context';
 import { decodePathSegment, HttpError, requireMethod, sendJson } from '../http_error';
 import { readJsonBody } from '../request_images';
-import { base64Image, flattenFloats, flattenItems, shapeSize } from './tensors';
+import { base64Image, flattenFloats, flattenItems, shapeSize, showValue } from './tensors';
 
 export const V2_INPUT = 'input';
 export const V2_OUTPUT = 'probabilities';
@@ -56,7 +56,7 @@ async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promi
     throw bad(`"inputs" must hold exactly one tensor, named "${V2_INPUT}"`);
   const input = body.inputs[0] as InferInput;
   if (input?.name !== V2_INPUT)
-    throw bad(`unknown input ${JSON.stringify(input?.name)}: this model takes "${V2_INPUT}"`);
+    throw bad(`unknown input ${showValue(input?.name)}: this model takes "${V2_INPUT}"`);
   const shape = input.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
     throw bad(`input "${V2_INPUT}": "shape" must be an array of non-negative integers`);
@@ -82,7 +82,7 @@ async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promi
     return ctx.decoder.decode(items.map((x, i) => base64Image(x, `${V2_INPUT}[${i}]`)));
   }
   throw bad(
-    `input "${V2_INPUT}": datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 [N, ${h}, ${w}, ${c}] or BYTES [N] images`,
+    `input "${V2_INPUT}": datatype ${showValue(input.datatype)} is not supported; send FP32 [N, ${h}, ${w}, ${c}] or BYTES [N] images`,
   );
 }
 
@@ -93,13 +93,13 @@ function classificationOf(outputs: unknown, classes: number): number {
     throw bad(`"outputs" must name one output, "${V2_OUTPUT}"`);
   const out = outputs[0] as RequestedOutput;
   if (out?.name !== V2_OUTPUT)
-    throw bad(`unknown output ${JSON.stringify(out?.name)}: this model gives "${V2_OUTPUT}"`);
+    throw bad(`unknown output ${showValue(out?.name)}: this model gives "${V2_OUTPUT}"`);
   if (out.parameters?.binary_data === true)
     throw bad('binary tensor data is not supported: ask for JSON ("binary_data": false)');
   const k = out.parameters?.classification;
   if (k === undefined) return 0;
   if (!Number.isInteger(k) || (k as number) < 1)
-    throw bad(`"classification" must be a positive integer, got ${JSON.stringify(k)}`);
+    throw bad(`"classification" must be a positive integer, got ${showValue(k)}`);
   return Math.min(k as number, classes);
 }
 
