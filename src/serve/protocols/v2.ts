@@ -50,7 +50,7 @@ export function modelMetadata(ctx: ServeContext) {
   };
 }
 
-/** The model inputs of an infer request: a preprocessed FP32 batch, or BYTES images decoded here. */
+/** The model inputs of an infer request, admitted: a preprocessed FP32 batch, or BYTES images decoded here. */
 async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promise<Float32Array[]> {
   if (!Array.isArray(body.inputs) || body.inputs.length !== 1)
     throw bad(`"inputs" must hold exactly one tensor, named "${V2_INPUT}"`);
@@ -67,6 +67,7 @@ async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promi
     const n = shape[0];
     if (n < 1) throw bad(`input "${V2_INPUT}": the batch is empty`);
     ctx.decoder.checkCount(n);
+    ctx.admit(n);
     const flat = flattenFloats(input.data, shapeSize(shape), `input "${V2_INPUT}" data`);
     const size = h * w * c;
     return Array.from({ length: n }, (_, i) => flat.subarray(i * size, (i + 1) * size));
@@ -119,8 +120,8 @@ async function infer(req: IncomingMessage, res: ServerResponse, ctx: ServeContex
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('the body must be a JSON object');
   const request = body as Record<string, unknown>;
   const k = classificationOf(request.outputs, ctx.info.labels.length);
+  // inputsOf admits the batch (BYTES: before decoding it).
   const inputs = await inputsOf(request, ctx);
-  ctx.admit(inputs.length);
   const probs = await ctx.classify(inputs);
   const classes = ctx.info.labels.length;
   const output = k
