@@ -106,6 +106,15 @@ function routeLabel(pathname: string, files: Map<string, StaticFile>): string {
   return 'other';
 }
 
+/** The request's URL, or null for a target that does not parse (`GET http://[`), which route answers 400. */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
+}
+
 /** Whether an error means the client went away (aborted upload, reset connection), not a server fault. */
 function clientGone(req: http.IncomingMessage, err: unknown): boolean {
   return req.socket.destroyed || (err as NodeJS.ErrnoException)?.code === 'ECONNRESET';
@@ -241,9 +250,11 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   async function route(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    url: URL,
+    url: URL | null,
     expectsContinue: boolean,
   ): Promise<void> {
+    if (!url)
+      throw new HttpError(400, 'bad_url', `request target ${JSON.stringify(req.url)} is not a valid URL`);
     const method = req.method ?? 'GET';
     const pathname = url.pathname;
     if (applyCors(options.corsOrigin, req, res, options.apiKey !== undefined)) return;
@@ -312,7 +323,9 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
     const t0 = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Parsed here, not thrown here: an exception in the request listener would end the process.
+    const url = requestUrl(req);
+    const pathname = url?.pathname ?? '';
     inFlight++;
     if (draining) res.setHeader('Connection', 'close');
     let abandoned = false;
@@ -320,7 +333,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       inFlight--;
       const status = abandoned || !res.writableFinished ? 499 : res.statusCode;
       metrics.observeRequest(
-        routeLabel(url.pathname, files),
+        routeLabel(pathname, files),
         req.method ?? 'GET',
         status,
         (performance.now() - t0) / 1000,
@@ -345,7 +358,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       else {
         // The body may be only partly read (413, 415, 503 before reading): close after this answer.
         if (!req.complete) res.setHeader('Connection', 'close');
-        sendError(res, httpErr, errorShape(url.pathname));
+        sendError(res, httpErr, errorShape(pathname));
       }
     });
   }
