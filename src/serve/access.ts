@@ -44,10 +44,11 @@ export function applyCors(
   apiKeySet: boolean,
 ): boolean {
   if (origin === undefined) return false;
-  const requestOrigin = req.headers.origin;
-  if (origin !== '*' && requestOrigin !== origin) return false;
-  res.setHeader('Access-Control-Allow-Origin', origin === '*' ? '*' : origin);
+  // With one allowed origin every answer depends on the request's Origin, those without the CORS headers
+  // too: a cache must not hand a copy made for another origin (or none) to the allowed one.
   if (origin !== '*') res.setHeader('Vary', 'Origin');
+  if (origin !== '*' && req.headers.origin !== origin) return false;
+  res.setHeader('Access-Control-Allow-Origin', origin);
   if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
   res.writeHead(204, {
     'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
