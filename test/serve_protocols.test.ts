@@ -205,6 +205,11 @@ test('v2 errors are {"error": "..."} with 400/404/405', async () => {
   const notJson = await fetch(`${url}/v2/models/${name}/infer`, { method: 'POST', body: '{"inputs": [' });
   assert.equal(notJson.status, 400);
   assert.match((await notJson.json()).error, /not JSON/);
+  for (const route of [`/v2/models/${name}/infer`, `/v1/models/${name}:predict`]) {
+    const notObject = await postJson(route, [1, 2]);
+    assert.equal(notObject.status, 400, route);
+    assert.match(notObject.body.error, /must be a JSON object/, route);
+  }
   // BYTES data nested deep enough to overflow a recursive walk's stack (JSON.parse takes it): a 400.
   const depth = 100_000;
   const deep = await fetch(`${url}/v2/models/${name}/infer`, {

@@ -51,8 +51,7 @@ function instancesOf(body: Record<string, unknown>): unknown[] {
 async function predict(req: IncomingMessage, res: ServerResponse, ctx: ServeContext): Promise<void> {
   ctx.admit(1);
   const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('the body must be a JSON object');
-  const values = instancesOf(body as Record<string, unknown>).map((x, i) => unwrapNamed(x, `instance ${i}`));
+  const values = instancesOf(body).map((x, i) => unwrapNamed(x, `instance ${i}`));
   ctx.decoder.checkCount(values.length);
   ctx.admit(values.length);
   const [h, w, c] = ctx.info.preprocessing.inputShape;

@@ -116,9 +116,7 @@ async function infer(req: IncomingMessage, res: ServerResponse, ctx: ServeContex
   if (req.headers['inference-header-content-length'] !== undefined)
     throw bad('the binary tensor extension is not supported: send the whole request as JSON');
   ctx.admit(1);
-  const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('the body must be a JSON object');
-  const request = body as Record<string, unknown>;
+  const request = await readJsonBody(req, ctx.maxBodyBytes);
   const k = classificationOf(request.outputs, ctx.info.labels.length);
   // inputsOf admits the batch (BYTES: before decoding it).
   const inputs = await inputsOf(request, ctx);
