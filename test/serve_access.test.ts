@@ -91,6 +91,9 @@ test('CORS: only the configured origin gets Access-Control headers; preflight an
   assert.equal(fromApp.headers.get('access-control-allow-origin'), ORIGIN);
   const elsewhere = await predict(url, { Origin: 'https://evil.example', Authorization: `Bearer ${KEY}` });
   assert.equal(elsewhere.headers.get('access-control-allow-origin'), null);
+  // Answers without the CORS headers vary by Origin too, or a cache could serve one to the allowed origin.
+  assert.equal(elsewhere.headers.get('vary'), 'Origin');
+  assert.equal((await predict(url, { Authorization: `Bearer ${KEY}` })).headers.get('vary'), 'Origin');
   // Off by default: no CORS headers, and OPTIONS is not a route.
   const plain = await predict(openUrl, { Origin: ORIGIN });
   assert.equal(plain.status, 200);

@@ -207,6 +207,14 @@ test('Expect: 100-continue with an oversize Content-Length gets 413 and no 100 C
   assert.match(small, /^HTTP\/1\.1 100 Continue/, 'a body within the limit is invited');
 });
 
+test('a request target that is not a URL gets 400 and the server keeps serving', async (t) => {
+  const { url } = await serve(t);
+  const reply = await rawExchange(url, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.match(reply, /^HTTP\/1\.1 400 /);
+  assert.match(reply, /"code":"bad_url"/);
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+});
+
 test('a client that aborts mid-upload is not logged as a 500', async (t) => {
   const { service, url } = await serve(t);
   const logged: string[] = [];

@@ -205,6 +205,29 @@ test('v2 errors are {"error": "..."} with 400/404/405', async () => {
   const notJson = await fetch(`${url}/v2/models/${name}/infer`, { method: 'POST', body: '{"inputs": [' });
   assert.equal(notJson.status, 400);
   assert.match((await notJson.json()).error, /not JSON/);
+  for (const route of [`/v2/models/${name}/infer`, `/v1/models/${name}:predict`]) {
+    const notObject = await postJson(route, [1, 2]);
+    assert.equal(notObject.status, 400, route);
+    assert.match(notObject.body.error, /must be a JSON object/, route);
+  }
+  // BYTES data nested deep enough to overflow a recursive walk's stack (JSON.parse takes it): a 400.
+  const depth = 100_000;
+  const deep = await fetch(`${url}/v2/models/${name}/infer`, {
+    method: 'POST',
+    body: `{"inputs": [{"name": "input", "shape": [1], "datatype": "BYTES", "data": ${'['.repeat(depth)}"AA=="${']'.repeat(depth)}}]}`,
+  });
+  assert.equal(deep.status, 400);
+  assert.match((await deep.json()).error, /nested deeper than 8 levels/);
+  // A deep object where an error message quotes the value: still a one-line 400.
+  const deepObject = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  for (const body of [
+    `{"inputs": [{"name": ${deepObject}, "shape": [1], "datatype": "BYTES", "data": ["AA=="]}]}`,
+    `{"inputs": [{"name": "input", "shape": [1, 32, 32, 3], "datatype": "FP32", "data": [${deepObject}]}]}`,
+  ]) {
+    const res = await fetch(`${url}/v2/models/${name}/infer`, { method: 'POST', body });
+    assert.equal(res.status, 400);
+    assert.match((await res.json()).error, /nested too deep to show/);
+  }
   const get = await fetch(`${url}/v2/models/${name}/infer`);
   assert.equal(get.status, 405);
   assert.equal(typeof (await get.json()).error, 'string');
@@ -242,6 +265,15 @@ test('TF Serving predict: b64 instances, named b64 instances and numeric instanc
   const empty = await postJson(`/v1/models/${name}:predict`, { instances: [] });
   assert.equal(empty.status, 400);
   assert.match(empty.body.error, /non-empty/);
+});
+
+test('a malformed %-escape in a v2 or TF Serving model path is a 400, not a 500', async () => {
+  for (const route of ['/v2/models/%E0%A4%A', '/v1/models/%ZZ:predict', '/v1/models/%E0']) {
+    const res = await fetch(`${url}${route}`, { method: route.endsWith(':predict') ? 'POST' : 'GET' });
+    const body = await res.json();
+    assert.equal(res.status, 400, `${route}: ${JSON.stringify(body)}`);
+    assert.match(body.error, /percent-encoding/);
+  }
 });
 
 /** Parses Prometheus text exposition: `name{labels} value` samples, checking every line's syntax. */

@@ -34,8 +34,12 @@ export async function classProbabilities(
     const y = model.predict(batch) as tf.Tensor;
     return linear ? tf.softmax(y) : y;
   });
-  const data = (await probs.data()) as Float32Array;
-  probs.dispose();
+  let data: Float32Array;
+  try {
+    data = (await probs.data()) as Float32Array;
+  } finally {
+    probs.dispose();
+  }
   const classes = data.length / batch.shape[0];
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {

@@ -10,9 +10,10 @@ export function crashPoint(name: string): void {
 }
 
 /** Suffix of every temporary name made here; a `*.tmp` left by a kill is stale and removeStaleTemps deletes it. */
-export const TMP_SUFFIX = '.tmp';
+const TMP_SUFFIX = '.tmp';
 
-function tempSibling(target: string): string {
+/** A fresh temporary name beside `target`, in the `.NAME.HEX.tmp` form removeStaleTemps deletes. */
+export function tempSibling(target: string): string {
   return path.join(
     path.dirname(target),
     `.${path.basename(target)}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`,

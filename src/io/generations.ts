@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { crashPoint, linkTree, removeStaleTemps, replaceSymlink, TMP_SUFFIX } from './atomic';
+import { crashPoint, linkTree, removeStaleTemps, replaceSymlink, tempSibling } from './atomic';
 
 /**
  * A model folder replaced as a whole. Each version of its content is written into a generation folder
@@ -48,7 +48,7 @@ async function linkEntry(dir: string, name: string): Promise<void> {
   const stat = await fs.lstat(entry).catch(() => null);
   if (stat?.isSymbolicLink() && (await fs.readlink(entry)) === target) return;
   if (stat?.isDirectory()) {
-    const aside = path.join(dir, `.${name}.${randomBytes(6).toString('hex')}${TMP_SUFFIX}`);
+    const aside = tempSibling(entry);
     await fs.rename(entry, aside);
     await replaceSymlink(entry, target);
     await fs.rm(aside, { recursive: true, force: true });

@@ -268,8 +268,20 @@ async function readJson<T>(file: string): Promise<T> {
 export async function loadModelFolder(folder: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
   const stat = await fs.stat(folder).catch(() => null);
   if (!stat?.isDirectory()) throw new Error(`${folder}: no such model folder`);
-  // Every file from one generation, even if a new one is published while this reads.
+  // Every file from one generation. Publishing deletes the generation it replaces: if that happened while
+  // this read, the read failed, and the newly published generation is read whole instead.
   const dir = await resolveModelFolder(folder);
+  try {
+    return await loadResolvedFolder(dir);
+  } catch (e) {
+    const now = await resolveModelFolder(folder).catch(() => dir);
+    if (now === dir) throw e;
+    return loadResolvedFolder(now);
+  }
+}
+
+/** loadModelFolder on one generation (or plain folder) `dir`. */
+async function loadResolvedFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
   const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
     throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);

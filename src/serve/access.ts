@@ -6,6 +6,9 @@ import { HttpError } from './http_error';
 /** Routes open without the API key: liveness/readiness probes and the Prometheus scrape. */
 export const OPEN_ROUTES = new Set(['/healthz', '/v2/health/live', '/v2/health/ready', '/metrics']);
 
+/** The WWW-Authenticate header a 401 carries (RFC 6750). */
+const BEARER_CHALLENGE = 'Bearer realm="inception"';
+
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /**
@@ -24,12 +27,10 @@ export function bearerCheck(apiKey: string | undefined): (req: IncomingMessage, 
       401,
       'unauthorized',
       m ? 'the bearer token is not the API key' : 'send the API key as Authorization: Bearer KEY',
+      { 'WWW-Authenticate': BEARER_CHALLENGE },
     );
   };
 }
-
-/** The WWW-Authenticate header a 401 carries (RFC 6750). */
-export const BEARER_CHALLENGE = 'Bearer realm="inception"';
 
 /**
  * CORS for one allowed origin (`*` for any): sets the response headers and answers preflight `OPTIONS`
@@ -43,10 +44,11 @@ export function applyCors(
   apiKeySet: boolean,
 ): boolean {
   if (origin === undefined) return false;
-  const requestOrigin = req.headers.origin;
-  if (origin !== '*' && requestOrigin !== origin) return false;
-  res.setHeader('Access-Control-Allow-Origin', origin === '*' ? '*' : origin);
+  // With one allowed origin every answer depends on the request's Origin, those without the CORS headers
+  // too: a cache must not hand a copy made for another origin (or none) to the allowed one.
   if (origin !== '*') res.setHeader('Vary', 'Origin');
+  if (origin !== '*' && req.headers.origin !== origin) return false;
+  res.setHeader('Access-Control-Allow-Origin', origin);
   if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
   res.writeHead(204, {
     'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',

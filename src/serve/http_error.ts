@@ -52,3 +52,16 @@ export function requireMethod(req: IncomingMessage, pathname: string, allowed: '
     });
   }
 }
+
+/** A %-decoded path segment; a malformed escape is the client's error (400), not a server fault. */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(
+      400,
+      'bad_path',
+      `path segment ${JSON.stringify(segment)} is not valid percent-encoding`,
+    );
+  }
+}

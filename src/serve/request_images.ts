@@ -21,7 +21,7 @@ export function mediaType(req: IncomingMessage): string {
 }
 
 /** Rejects an announced Content-Length over the limit before reading anything. */
-function checkDeclaredLength(req: IncomingMessage, limit: number): void {
+export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
 }
@@ -131,11 +131,11 @@ export async function readRequestImages(
 const JSON_TYPES = ['application/json', '', 'application/x-www-form-urlencoded', 'text/plain'];
 
 /**
- * The JSON body of a v2 or TF Serving request. Besides application/json it takes the types clients put on
- * JSON without being asked (none, curl -d's form-urlencoded, fetch's text/plain). Throws 415, 413 past
- * `limit`, 400 on bad JSON.
+ * The JSON object body of a v2 or TF Serving request. Besides application/json it takes the types clients
+ * put on JSON without being asked (none, curl -d's form-urlencoded, fetch's text/plain). Throws 415, 413
+ * past `limit`, 400 on bad JSON or JSON that is not an object.
  */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const type = mediaType(req);
   if (!JSON_TYPES.includes(type)) {
     throw new HttpError(
@@ -146,9 +146,13 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   checkDeclaredLength(req, limit);
   const text = (await readBody(req, limit)).toString('utf8');
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, 'bad_json', `request body is not JSON: ${(e as Error).message}`);
   }
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, 'bad_request', 'the body must be a JSON object');
+  return body as Record<string, unknown>;
 }

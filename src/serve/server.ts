@@ -4,21 +4,21 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { tfjsExportFiles } from '../export/tfjs';
+import { classifier } from '../inference/classify';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
 import { DEFAULT_TOP_K, topK } from '../models/top_k';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
-import { applyCors, BEARER_CHALLENGE, bearerCheck } from './access';
+import { applyCors, bearerCheck } from './access';
 import { MicroBatcher } from './batcher';
 import type { ServeContext } from './context';
-import { classifier } from './engine';
 import { type ErrorShape, HttpError, requireMethod, sendError, sendJson } from './http_error';
 import { ImageDecoder } from './image_decoder';
 import { resolveLimits, type ServeLimits } from './limits';
 import { ServeMetrics } from './metrics';
 import { handleTfServing, tfServingRouteLabel } from './protocols/tf_serving';
 import { handleV2, v2RouteLabel } from './protocols/v2';
-import { readRequestImages } from './request_images';
+import { checkDeclaredLength, readRequestImages } from './request_images';
 import { contentType, loadStaticFolder, type StaticFile, WEB_DIST_DIR } from './static_files';
 
 export interface InferenceServerOptions {
@@ -104,6 +104,15 @@ function routeLabel(pathname: string, files: Map<string, StaticFile>): string {
   if (pathname.startsWith('/model/')) return '/model/*';
   if (pathname === '/' || files.has(pathname)) return 'static';
   return 'other';
+}
+
+/** The request's URL, or null for a target that does not parse (`GET http://[`), which route answers 400. */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
 }
 
 /** Whether an error means the client went away (aborted upload, reset connection), not a server fault. */
@@ -241,18 +250,18 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   async function route(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    url: URL,
+    url: URL | null,
     expectsContinue: boolean,
   ): Promise<void> {
+    if (!url)
+      throw new HttpError(400, 'bad_url', `request target ${JSON.stringify(req.url)} is not a valid URL`);
     const method = req.method ?? 'GET';
     const pathname = url.pathname;
     if (applyCors(options.corsOrigin, req, res, options.apiKey !== undefined)) return;
     authorize(req, pathname);
     if (expectsContinue) {
       // Refuse an announced oversize body before the client sends it (no `100 Continue` first).
-      const declared = Number(req.headers['content-length']);
-      if (Number.isFinite(declared) && declared > maxBody)
-        throw new HttpError(413, 'payload_too_large', `request body exceeds the limit of ${maxBody} bytes`);
+      checkDeclaredLength(req, maxBody);
       res.writeContinue();
     }
     switch (pathname) {
@@ -314,7 +323,9 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
     const t0 = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Parsed here, not thrown here: an exception in the request listener would end the process.
+    const url = requestUrl(req);
+    const pathname = url?.pathname ?? '';
     inFlight++;
     if (draining) res.setHeader('Connection', 'close');
     let abandoned = false;
@@ -322,7 +333,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       inFlight--;
       const status = abandoned || !res.writableFinished ? 499 : res.statusCode;
       metrics.observeRequest(
-        routeLabel(url.pathname, files),
+        routeLabel(pathname, files),
         req.method ?? 'GET',
         status,
         (performance.now() - t0) / 1000,
@@ -342,13 +353,12 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
           : new HttpError(500, 'internal', (err as Error)?.message ?? String(err));
       if (httpErr.status === 500)
         console.error(`inception serve: ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
-      else if (httpErr.status === 401) res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
-      if (httpErr.status !== 500) metrics.rejected.inc({ code: httpErr.code });
+      else metrics.rejected.inc({ code: httpErr.code });
       if (res.headersSent) res.destroy();
       else {
         // The body may be only partly read (413, 415, 503 before reading): close after this answer.
         if (!req.complete) res.setHeader('Connection', 'close');
-        sendError(res, httpErr, errorShape(url.pathname));
+        sendError(res, httpErr, errorShape(pathname));
       }
     });
   }

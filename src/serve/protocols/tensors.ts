@@ -3,6 +3,27 @@ import type { UploadedImage } from '../request_images';
 
 const bad = (message: string) => new HttpError(400, 'bad_tensor', message);
 
+/** Longest client value an error message quotes. */
+const SHOWN_CHARS = 100;
+
+/**
+ * A client's JSON value for an error message, cut to SHOWN_CHARS: a 3 MB tensor sent in the wrong field is
+ * not echoed back, and a value nested deeper than JSON.stringify's stack allows is not a 500.
+ */
+export function showValue(x: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(x) ?? String(x);
+  } catch {
+    return 'a value nested too deep to show';
+  }
+  return text.length > SHOWN_CHARS ? `${text.slice(0, SHOWN_CHARS)}...` : text;
+}
+
+/** Deepest array nesting walked: JSON.parse accepts far deeper, which would overflow the walk's stack. */
+const MAX_DEPTH = 8;
+const tooDeep = (what: string) => bad(`${what}: nested deeper than ${MAX_DEPTH} levels`);
+
 /**
  * The numbers of `data`, flat or nested to any depth (the row-major forms the v2 and TF Serving JSON
  * allow), as float32; exactly `count` finite numbers or a 400 naming `what`.
@@ -12,12 +33,12 @@ export function flattenFloats(data: unknown, count: number, what: string): Float
   let n = 0;
   const walk = (x: unknown, depth: number): void => {
     if (Array.isArray(x)) {
-      if (depth > 8) throw bad(`${what}: nested deeper than 8 levels`);
+      if (depth > MAX_DEPTH) throw tooDeep(what);
       for (const v of x) walk(v, depth + 1);
       return;
     }
     if (typeof x !== 'number' || !Number.isFinite(x))
-      throw bad(`${what}: element ${n} is ${JSON.stringify(x)}, not a finite number`);
+      throw bad(`${what}: element ${n} is ${showValue(x)}, not a finite number`);
     if (n >= count) throw bad(`${what}: more than the ${count} values its shape holds`);
     out[n++] = x;
   };
@@ -27,8 +48,10 @@ export function flattenFloats(data: unknown, count: number, what: string): Float
 }
 
 /** Flattens nested arrays of anything else (BYTES elements), without looking inside objects. */
-export function flattenItems(data: unknown): unknown[] {
-  return Array.isArray(data) ? data.flatMap((x) => flattenItems(x)) : [data];
+export function flattenItems(data: unknown, what: string, depth = 0): unknown[] {
+  if (!Array.isArray(data)) return [data];
+  if (depth > MAX_DEPTH) throw tooDeep(what);
+  return data.flatMap((x) => flattenItems(x, what, depth + 1));
 }
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;

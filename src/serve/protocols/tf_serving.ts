@@ -2,7 +2,7 @@
 // ("instances") or columnar ("inputs") JSON forms, and the model status GET. Errors are `{ "error": "..." }`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeContext } from '../context';
-import { HttpError, requireMethod, sendJson } from '../http_error';
+import { decodePathSegment, HttpError, requireMethod, sendJson } from '../http_error';
 import { readJsonBody } from '../request_images';
 import { base64Image, flattenFloats } from './tensors';
 
@@ -51,8 +51,7 @@ function instancesOf(body: Record<string, unknown>): unknown[] {
 async function predict(req: IncomingMessage, res: ServerResponse, ctx: ServeContext): Promise<void> {
   ctx.admit(1);
   const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('the body must be a JSON object');
-  const values = instancesOf(body as Record<string, unknown>).map((x, i) => unwrapNamed(x, `instance ${i}`));
+  const values = instancesOf(body).map((x, i) => unwrapNamed(x, `instance ${i}`));
   ctx.decoder.checkCount(values.length);
   ctx.admit(values.length);
   const [h, w, c] = ctx.info.preprocessing.inputShape;
@@ -77,7 +76,7 @@ export async function handleTfServing(
 ): Promise<boolean> {
   const m = MODEL_PATH.exec(pathname);
   if (!m) return false;
-  const name = decodeURIComponent(m[1]);
+  const name = decodePathSegment(m[1]);
   if (name !== ctx.name)
     throw new HttpError(404, 'unknown_model', `Servable not found for request: Latest(${name})`);
   if (m[2] !== undefined && m[2] !== VERSION)

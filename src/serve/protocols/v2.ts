@@ -2,9 +2,9 @@
 // extension. Errors are `{ "error": "message" }` as the protocol defines them.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServeContext } from '../context';
-import { HttpError, requireMethod, sendJson } from '../http_error';
+import { decodePathSegment, HttpError, requireMethod, sendJson } from '../http_error';
 import { readJsonBody } from '../request_images';
-import { base64Image, flattenFloats, flattenItems, shapeSize } from './tensors';
+import { base64Image, flattenFloats, flattenItems, shapeSize, showValue } from './tensors';
 
 export const V2_INPUT = 'input';
 export const V2_OUTPUT = 'probabilities';
@@ -50,13 +50,13 @@ export function modelMetadata(ctx: ServeContext) {
   };
 }
 
-/** The model inputs of an infer request: a preprocessed FP32 batch, or BYTES images decoded here. */
+/** The model inputs of an infer request, admitted: a preprocessed FP32 batch, or BYTES images decoded here. */
 async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promise<Float32Array[]> {
   if (!Array.isArray(body.inputs) || body.inputs.length !== 1)
     throw bad(`"inputs" must hold exactly one tensor, named "${V2_INPUT}"`);
   const input = body.inputs[0] as InferInput;
   if (input?.name !== V2_INPUT)
-    throw bad(`unknown input ${JSON.stringify(input?.name)}: this model takes "${V2_INPUT}"`);
+    throw bad(`unknown input ${showValue(input?.name)}: this model takes "${V2_INPUT}"`);
   const shape = input.shape;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0))
     throw bad(`input "${V2_INPUT}": "shape" must be an array of non-negative integers`);
@@ -67,6 +67,7 @@ async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promi
     const n = shape[0];
     if (n < 1) throw bad(`input "${V2_INPUT}": the batch is empty`);
     ctx.decoder.checkCount(n);
+    ctx.admit(n);
     const flat = flattenFloats(input.data, shapeSize(shape), `input "${V2_INPUT}" data`);
     const size = h * w * c;
     return Array.from({ length: n }, (_, i) => flat.subarray(i * size, (i + 1) * size));
@@ -75,14 +76,14 @@ async function inputsOf(body: Record<string, unknown>, ctx: ServeContext): Promi
     if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1)) || shape[0] < 1)
       throw bad(`input "${V2_INPUT}": BYTES shape must be [N] or [N, 1], got [${shape}]`);
     ctx.decoder.checkCount(shape[0]);
-    const items = flattenItems(input.data);
+    const items = flattenItems(input.data, `input "${V2_INPUT}" data`);
     if (items.length !== shape[0])
       throw bad(`input "${V2_INPUT}": ${items.length} elements, its shape holds ${shape[0]}`);
     ctx.admit(items.length);
     return ctx.decoder.decode(items.map((x, i) => base64Image(x, `${V2_INPUT}[${i}]`)));
   }
   throw bad(
-    `input "${V2_INPUT}": datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 [N, ${h}, ${w}, ${c}] or BYTES [N] images`,
+    `input "${V2_INPUT}": datatype ${showValue(input.datatype)} is not supported; send FP32 [N, ${h}, ${w}, ${c}] or BYTES [N] images`,
   );
 }
 
@@ -93,13 +94,13 @@ function classificationOf(outputs: unknown, classes: number): number {
     throw bad(`"outputs" must name one output, "${V2_OUTPUT}"`);
   const out = outputs[0] as RequestedOutput;
   if (out?.name !== V2_OUTPUT)
-    throw bad(`unknown output ${JSON.stringify(out?.name)}: this model gives "${V2_OUTPUT}"`);
+    throw bad(`unknown output ${showValue(out?.name)}: this model gives "${V2_OUTPUT}"`);
   if (out.parameters?.binary_data === true)
     throw bad('binary tensor data is not supported: ask for JSON ("binary_data": false)');
   const k = out.parameters?.classification;
   if (k === undefined) return 0;
   if (!Number.isInteger(k) || (k as number) < 1)
-    throw bad(`"classification" must be a positive integer, got ${JSON.stringify(k)}`);
+    throw bad(`"classification" must be a positive integer, got ${showValue(k)}`);
   return Math.min(k as number, classes);
 }
 
@@ -115,12 +116,10 @@ async function infer(req: IncomingMessage, res: ServerResponse, ctx: ServeContex
   if (req.headers['inference-header-content-length'] !== undefined)
     throw bad('the binary tensor extension is not supported: send the whole request as JSON');
   ctx.admit(1);
-  const body = await readJsonBody(req, ctx.maxBodyBytes);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('the body must be a JSON object');
-  const request = body as Record<string, unknown>;
+  const request = await readJsonBody(req, ctx.maxBodyBytes);
   const k = classificationOf(request.outputs, ctx.info.labels.length);
+  // inputsOf admits the batch (BYTES: before decoding it).
   const inputs = await inputsOf(request, ctx);
-  ctx.admit(inputs.length);
   const probs = await ctx.classify(inputs);
   const classes = ctx.info.labels.length;
   const output = k
@@ -168,7 +167,7 @@ export async function handleV2(
   }
   const m = MODEL_PATH.exec(pathname);
   if (!m) return false;
-  const name = decodeURIComponent(m[1]);
+  const name = decodePathSegment(m[1]);
   if (name !== ctx.name)
     throw new HttpError(
       404,
