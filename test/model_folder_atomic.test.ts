@@ -30,6 +30,14 @@ function train(data: string, out: string, env: NodeJS.ProcessEnv = {}, ...more: 
   );
 }
 
+/** `inception train --out OUT --resume --epochs 2`: continues whichever run OUT's checkpoints hold. */
+function resume(out: string) {
+  return spawnSync(process.execPath, [CLI_MAIN, 'train', '--out', out, '--resume', '--epochs', '2'], {
+    encoding: 'utf8',
+    env: CPU_ENV,
+  });
+}
+
 /** Every file reachable from the folder's entries (links followed), with its SHA-256. */
 async function contents(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -144,14 +152,7 @@ test('an interrupted new run leaves the old run, checkpoints included, as it was
   assert.ok(where, stderr);
   const state = JSON.parse(await fs.readFile(path.join(where, 'state.json'), 'utf8'));
   assert.deepEqual(state.meta.labels, ['blue', 'red']);
-  const resumed = spawnSync(
-    process.execPath,
-    [CLI_MAIN, 'train', '--out', out, '--resume', '--epochs', '2'],
-    {
-      encoding: 'utf8',
-      env: CPU_ENV,
-    },
-  );
+  const resumed = resume(out);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stdout, new RegExp(`resuming from ${where}`));
   assert.equal(await version(out), 'two');
@@ -166,14 +167,7 @@ test('a new run killed before its first checkpoint: the old folder and checkpoin
   const killed = train(two, out, { INCEPTION_CRASH_AT: 'dir:before-swap' });
   assert.equal(killed.signal, 'SIGKILL', killed.stderr);
   assert.deepEqual(await contents(out), before);
-  const resumed = spawnSync(
-    process.execPath,
-    [CLI_MAIN, 'train', '--out', out, '--resume', '--epochs', '2'],
-    {
-      encoding: 'utf8',
-      env: CPU_ENV,
-    },
-  );
+  const resumed = resume(out);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stdout, /resuming from .* at epoch 2, step 0/);
   assert.equal(await version(out), 'three');
