@@ -82,7 +82,8 @@ async function readModel(file: string): Promise<onnx.ModelProto> {
   try {
     bytes = await fs.readFile(file);
   } catch (e) {
-    throw new Error(`${file}: cannot read the ONNX file: ${(e as Error).message}`);
+    // Node's message repeats the path ("ENOENT: no such file or directory, open '<file>'").
+    throw new Error(`${file}: cannot read the ONNX file: ${(e as Error).message.replace(/, \w+ '.*'$/, '')}`);
   }
   let model: onnx.ModelProto;
   try {
