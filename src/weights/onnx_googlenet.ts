@@ -121,7 +121,7 @@ function floatValues(file: string, t: onnx.ITensorProto): Float32Array {
     }
     if (LITTLE_ENDIAN) {
       // A copy: raw_data lies at any offset of the file buffer, a Float32Array needs 4-byte alignment.
-      values = new Float32Array(Uint8Array.from(t.rawData).buffer);
+      values = new Float32Array(new Uint8Array(t.rawData).buffer);
     } else {
       const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
       values = new Float32Array(count);
