@@ -26,44 +26,65 @@ export const symmetricPadConvRelu: ConvBlock = (x, filters, kernelSize, name, st
   }).apply(padded) as tf.SymbolicTensor;
 };
 
-/** Rows (or columns) ceil mode adds after the map: Caffe's and PyTorch's `ceil((n - k) / s) + 1` outputs. */
-function ceilModeExtra(n: number, poolSize: number, strides: number): number {
-  const out = Math.ceil((n - poolSize) / strides) + 1;
-  return (out - 1) * strides + poolSize - n;
+/**
+ * Output length of a ceil-mode pool along one axis (Caffe's PoolingLayer and ATen's pooling_output_shape):
+ * `ceil((n + 2p - k) / s) + 1`, less one when that last window would start in the padding after the input.
+ */
+export function ceilModeLength(n: number, poolSize: number, strides: number, padding = 0): number {
+  let out = Math.ceil((n + 2 * padding - poolSize) / strides) + 1;
+  if ((out - 1) * strides >= n + padding) out--;
+  return out;
 }
 
-/** Bottom/right padding Keras `same` adds for this pool, or null when it also pads the top/left. */
-function sameExtra(n: number, poolSize: number, strides: number): number | null {
-  const total = Math.max((Math.ceil(n / strides) - 1) * strides + poolSize - n, 0);
-  return total > 1 ? null : total;
+/** [output length, padding before the first window] of a tfjs `valid` or `same` pool along one axis. */
+function tfjsPoolAxis(
+  mode: 'valid' | 'same',
+  n: number,
+  poolSize: number,
+  strides: number,
+): [number, number] {
+  if (mode === 'valid') return [Math.floor((n - poolSize) / strides) + 1, 0];
+  const out = Math.ceil(n / strides);
+  return [out, Math.floor(Math.max((out - 1) * strides + poolSize - n, 0) / 2)];
 }
 
 /**
- * Max pool without padding in Caffe's (and PyTorch's `ceil_mode=True`) ceil mode: a last, partial window
- * at the bottom/right when the stride does not divide the map, its missing cells ignored. Built from the
- * static input shape as a `valid` pool when no window is partial, a `same` pool when `same` pads exactly
- * those cells (e.g. 3x3/2 on an even map), else a bottom/right ZeroPadding2D `${name}_pad` + `valid` pool.
- * The zero padding equals Caffe's ignored cells only because every such pool here follows a ReLU (inputs
- * are >= 0); do not use it on inputs that can be negative.
+ * Max pool in Caffe's ceil mode (PyTorch's `ceil_mode=True`), with `padding` cells before and after: a
+ * last, partial window at the bottom/right when the stride does not divide the map, its missing cells
+ * ignored. tfjs has no ceil mode, but a `valid` or `same` pool places the same windows whenever it has the
+ * same output length and the same padding before the first window (both clip windows that run past the
+ * end), which at 224x224 and on square maps is always the case. Otherwise (height and width that need
+ * different modes) a ZeroPadding2D `${name}_pad` + `valid` pool: equal to the ignored cells only because every
+ * such pool here follows a ReLU (inputs >= 0) and every window keeps one real cell; do not use it on inputs
+ * that can be negative.
  */
 export function ceilModeMaxPool(
   x: tf.SymbolicTensor,
   poolSize: number,
   strides: number,
   name: string,
+  padding = 0,
 ): tf.SymbolicTensor {
   const [, h, w] = x.shape as number[];
-  const extra = [ceilModeExtra(h, poolSize, strides), ceilModeExtra(w, poolSize, strides)];
-  const same = [sameExtra(h, poolSize, strides), sameExtra(w, poolSize, strides)];
-  const pool = (padding: 'same' | 'valid', input: tf.SymbolicTensor) =>
-    tf.layers.maxPooling2d({ poolSize, strides, padding, name }).apply(input) as tf.SymbolicTensor;
-  if (extra[0] === 0 && extra[1] === 0) return pool('valid', x);
-  if (same[0] === extra[0] && same[1] === extra[1]) return pool('same', x);
+  const out = [h, w].map((n) => ceilModeLength(n, poolSize, strides, padding));
+  if (out.some((n) => n < 1)) {
+    throw new Error(`${name}: a ${poolSize}x${poolSize} pool does not fit the ${h}x${w} map`);
+  }
+  const pool = (mode: 'same' | 'valid', input: tf.SymbolicTensor) =>
+    tf.layers.maxPooling2d({ poolSize, strides, padding: mode, name }).apply(input) as tf.SymbolicTensor;
+  for (const mode of ['valid', 'same'] as const) {
+    const fits = [h, w].every((n, i) => {
+      const [length, before] = tfjsPoolAxis(mode, n, poolSize, strides);
+      return length === out[i] && before === padding;
+    });
+    if (fits) return pool(mode, x);
+  }
+  const after = [h, w].map((n, i) => Math.max(0, (out[i] - 1) * strides + poolSize - n - padding));
   const padded = tf.layers
     .zeroPadding2d({
       padding: [
-        [0, extra[0]],
-        [0, extra[1]],
+        [padding, after[0]],
+        [padding, after[1]],
       ],
       name: `${name}_pad`,
     })
