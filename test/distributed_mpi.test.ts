@@ -36,7 +36,7 @@ function mpirun(script: string, args: string[], limitSeconds: number) {
       path.join(SUPPORT, script),
       ...args,
     ],
-    { encoding: 'utf8', timeout: limitSeconds * 1000, env: { ...process.env, INCEPTION_BACKEND: 'onednn' } },
+    { encoding: 'utf8', timeout: limitSeconds * 1000 },
   );
   return {
     code: r.status,
