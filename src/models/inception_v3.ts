@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from '../layers/batch_normalization';
 import { conv2d } from '../layers/conv2d';
-import { denseLayer, type GoogLeNetArgs, type ResolvedArgs, resolveArgs } from './googlenet';
+import { denseLayer, type GoogLeNetArgs, type ResolvedArgs, resolveArgs, scaleFilters } from './googlenet';
 import type { LayerSeeds } from './layer_seeds';
 
 /** Keras's `default_size` and `min_size` for InceptionV3 (`imagenet_utils.obtain_input_shape`). */
@@ -27,6 +27,7 @@ class KerasNames {
 interface Builder {
   names: KerasNames;
   seeds: LayerSeeds;
+  widthMultiplier: number;
 }
 
 type Padding = 'same' | 'valid';
@@ -45,7 +46,7 @@ function conv2dBn(
   strides = 1,
 ): tf.SymbolicTensor {
   let y = conv2d({
-    filters,
+    filters: scaleFilters(filters, b.widthMultiplier),
     kernelSize: [rows, cols],
     strides,
     padding,
@@ -167,11 +168,6 @@ function inceptionV3Body(b: Builder, input: tf.SymbolicTensor): tf.SymbolicTenso
 }
 
 function resolveInceptionV3Args(args: GoogLeNetArgs): ResolvedArgs & { pooling?: 'avg' | 'max' } {
-  if (args.widthMultiplier !== undefined && args.widthMultiplier !== 1) {
-    throw new Error(
-      `inception-v3: widthMultiplier must be 1 (Keras's InceptionV3 has no width multiplier), got ${JSON.stringify(args.widthMultiplier)}`,
-    );
-  }
   if (args.dropout !== undefined) {
     throw new Error(
       `inception-v3: dropout is not an option (Keras's InceptionV3 has no dropout), got ${JSON.stringify(args.dropout)}`,
@@ -206,11 +202,12 @@ function resolveInceptionV3Args(args: GoogLeNetArgs): ResolvedArgs & { pooling?:
  * of `model.layers` (which Keras's legacy .h5 weights are matched by), initialisers and head: 23,851,784
  * parameters with the 1000-class top, 21,802,784 without. Inputs are expected in [-1, 1] (Keras's
  * `inception_v3.preprocess_input`). `includeTop: false` ends at mixed10 (8x8x2048 at 299x299) or, with
- * `pooling`, at its global average or max pool.
+ * `pooling`, at its global average or max pool. `widthMultiplier` (not in Keras; default 1, Keras's network)
+ * scales every filter count, for small experiments.
  */
 export function inceptionV3(args: GoogLeNetArgs = {}): tf.LayersModel {
   const a = resolveInceptionV3Args(args);
-  const b: Builder = { names: new KerasNames(), seeds: a.seeds };
+  const b: Builder = { names: new KerasNames(), seeds: a.seeds, widthMultiplier: a.widthMultiplier };
   const input = tf.input({ shape: a.inputShape, name: 'input_layer' });
   let x = inceptionV3Body(b, input);
   if (a.includeTop) {
