@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 
 /** The parts of h5wasm (an ESM-only package) used here. */
-interface H5Attribute {
-  value: unknown;
-}
+/** Attributes are listed lazily: reading `attrs` lists names, each value is read when asked for. */
+type H5Attribute = unknown;
 interface H5Entity {
   attrs: Record<string, H5Attribute>;
+  get_attribute(name: string, jsonCompatible: false): unknown;
 }
 interface H5Group extends H5Entity {
   keys(): string[];
@@ -104,12 +104,20 @@ export class Hdf5Reader {
     throw new Error(`${this.file}: ${where}: ${problem}`);
   }
 
+  /** Objects already looked up: h5wasm's `get` costs a few HDF5 calls, and the layout is walked twice. */
+  private readonly entities = new Map<string, H5Entity | null>();
+
   private entity(path: string): H5Entity | null {
-    try {
-      return path === '/' || path === '' ? this.root : this.root.get(path);
-    } catch (error) {
-      this.fail(path, summariseHdf5Error(error));
+    let entity = this.entities.get(path);
+    if (entity === undefined) {
+      try {
+        entity = path === '/' || path === '' ? this.root : this.root.get(path);
+      } catch (error) {
+        this.fail(path, summariseHdf5Error(error));
+      }
+      this.entities.set(path, entity);
     }
+    return entity;
   }
 
   /** Whether `path` is a group. */
@@ -129,7 +137,7 @@ export class Hdf5Reader {
     const entity = this.entity(path);
     if (!entity) this.fail(path, 'no such group or dataset');
     try {
-      return Object.hasOwn(entity.attrs, name) ? entity.attrs[name].value : undefined;
+      return Object.hasOwn(entity.attrs, name) ? entity.get_attribute(name, false) : undefined;
     } catch (error) {
       this.fail(`${path} attribute ${name}`, summariseHdf5Error(error));
     }

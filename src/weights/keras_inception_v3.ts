@@ -69,7 +69,7 @@ export async function loadKerasInceptionV3Weights(
     const extra = saved.length - body.length;
     if (extra < 0 || extra > 1) {
       throw new Error(
-        `${file}: ${saved.length} layers with weights, where Keras InceptionV3 has ${body.length} (${body.length + 1} with the top): not InceptionV3 weights`,
+        `${file}: ${saved.length} layers with weights, but the model's body has ${body.length} (${body.length + 1} with a top): not weights for this model`,
       );
     }
     const pairs = body.flatMap((layer, i) => pairLayer(file, layer, saved[i]));
