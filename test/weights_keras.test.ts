@@ -108,6 +108,12 @@ async function load(model: tf.LayersModel, file: string): Promise<string[]> {
 test("inception-v3: Keras's parameter counts, and its layers in Keras's order with Keras's names and shapes", () => {
   const top = inceptionV3();
   assert.equal(top.countParams(), 23_851_784);
+  // Keras: 34,432 non-trainable (the BN layers' moving mean and variance).
+  const nonTrainable = top.nonTrainableWeights.reduce(
+    (n, w) => n + tf.util.sizeFromShape(w.shape as number[]),
+    0,
+  );
+  assert.equal(nonTrainable, 34_432);
   const notop = inceptionV3({ includeTop: false });
   assert.equal(notop.countParams(), 21_802_784);
   assert.deepEqual(notop.outputs[0].shape, [null, 8, 8, 2048]);
