@@ -230,6 +230,8 @@ test('bad files: one line naming the file and the problem, the model left as it 
   assert.equal(r.status, 0, String(r.stderr));
   const other = writeH5('other.h5', ['--no-data', '--layers-only', '40']);
   const wrongShape = writeH5('wrong_shape.h5', ['--no-data', '--wrong-shape', 'conv2d_5']);
+  // In a whole-model file's model_weights group: the layout is found there, the NaN refused.
+  const nan = writeH5('nan.h5', ['--no-data', '--group', 'model_weights', '--nan', 'conv2d_5']);
   const cases: [string, RegExp][] = [
     [truncated, /: truncated: 1048576 of \d+ bytes$/],
     [text, /: not an HDF5 file$/],
@@ -243,6 +245,7 @@ test('bad files: one line naming the file and the problem, the model left as it 
       wrongShape,
       /: layer conv2d_6 \(the model's conv2d_5\): weight conv2d_6\/kernel:0 has shape \[1, 1, 192, 65\], the model's is \[1, 1, 192, 64\]$/,
     ],
+    [nan, /: weight conv2d_6\/kernel:0: value NaN at index 0$/],
   ];
   for (const [file, message] of cases) {
     await assert.rejects(load(model, file), (error: Error) => {

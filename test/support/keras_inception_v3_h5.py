@@ -2,7 +2,7 @@
 inception_v3_weights_tf_dim_ordering_tf_kernels{,_notop}.h5 files hold them, with deterministic values.
 
     /usr/bin/python3 test/support/keras_inception_v3_h5.py LAYERS.json OUT.h5 [--seed N] [--notop]
-        [--no-data] [--wrong-shape LAYER] [--layers-only N]
+        [--no-data] [--wrong-shape LAYER] [--layers-only N] [--nan LAYER] [--group NAME]
 
 LAYERS.json: the "keras_layers" list of test/fixtures/keras_inception_v3_reference.json, i.e.
 `[name, class, [weight shapes]]` for each layer of keras.applications.InceptionV3() in model.layers order,
@@ -18,7 +18,9 @@ Values come from numpy.random.RandomState(seed), drawn per weight in model order
 same body as the top file of the same seed), scaled so that activations stay of order 1 through the 94
 convolutions. --no-data writes shapes without values (HDF5 allocates nothing), for tests that must fail on a
 shape; --wrong-shape adds 1 to the last dimension of LAYER's (Keras 3 name) first weight; --layers-only N
-keeps only the first N layers (another architecture's file).
+keeps only the first N layers (another architecture's file); --nan LAYER writes NaN as the first value of
+LAYER's first weight (with --no-data, that dataset alone gets values: zeros and the NaN); --group NAME puts
+the layout in group NAME, as `model.save('model.h5')` does under `model_weights`.
 """
 
 import argparse
@@ -72,6 +74,8 @@ def main():
     p.add_argument("--no-data", action="store_true")
     p.add_argument("--wrong-shape")
     p.add_argument("--layers-only", type=int)
+    p.add_argument("--nan")
+    p.add_argument("--group")
     a = p.parse_args()
     with open(a.layers) as f:
         doc = json.load(f)
@@ -81,7 +85,8 @@ def main():
     if a.layers_only:
         layers = layers[: a.layers_only]
     rs = np.random.RandomState(a.seed)
-    with h5py.File(a.out, "w") as f:
+    with h5py.File(a.out, "w") as file:
+        f = file.create_group(a.group) if a.group else file
         f.attrs["layer_names"] = np.array([keras2_name(l[0]).encode("utf8") for l in layers])
         f.attrs["backend"] = b"tensorflow"
         # The loader does not read it; Keras reads it only to convert Keras 1 files.
@@ -95,6 +100,9 @@ def main():
                 if a.wrong_shape == name and i == 0:
                     shape = shape[:-1] + [shape[-1] + 1]
                 data = None if a.no_data else values(rs, cls, kind, shape).astype(np.float32)
+                if a.nan == name and i == 0:
+                    data = np.zeros(shape, np.float32) if data is None else data
+                    data.flat[0] = np.nan
                 entries.append((f"{keras2_name(name)}/{kind}:0", shape, data))
             weights[keras2_name(name)] = entries
         for name in sorted(weights):
