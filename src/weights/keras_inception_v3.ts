@@ -86,13 +86,18 @@ export async function loadKerasInceptionV3Weights(
         );
       }
     } else if (head.length > 0) {
-      notes.push(`it has no top: the model's ${head.map((l) => l.name).join(', ')} left as initialised`);
+      const names = head.map((l) => l.name).join(', ');
+      notes.push(
+        savedTop
+          ? `its top ${savedTop.name} does not fit the model's ${names}, left as initialised`
+          : `it has no top: the model's ${names} left as initialised`,
+      );
     } else if (savedTop) {
       notes.push(`its top ${savedTop.name} not loaded: the model has none`);
     }
     const values = pairs.map(([variable, weight]) => {
       const data = reader.readFloat32(weight.path);
-      if (data.length !== variable.shape.reduce((a, b) => (a ?? 0) * (b ?? 0), 1)) {
+      if (data.length !== tf.util.sizeFromShape(variable.shape as number[])) {
         throw new Error(
           `${file}: weight ${weight.name}: ${data.length} values for shape ${shapeText(weight.shape)}`,
         );

@@ -3,6 +3,7 @@ inception-v3 + loadKerasInceptionV3Weights with Keras without TensorFlow. Run by
 
     python3 -m venv /work/venv-keras && /work/venv-keras/bin/pip install tensorflow-cpu keras h5py
     /work/venv-keras/bin/python test/support/keras_inception_v3_reference.py
+    npx biome format --write test/fixtures/keras_inception_v3_reference.json   # the house's JSON layout
 
 It dumps keras.applications.InceptionV3's layers (name, class, weight shapes, in model.layers order), checks
 that keras_inception_v3_h5.py writes the layout Keras's own legacy `save_weights` writes (same layers in the
