@@ -26,6 +26,7 @@ export * from './models/googlenet_bn';
 export * from './models/googlenet_cifar';
 export * from './models/googlenet_paper';
 export * from './models/inception_module';
+export * from './models/inception_v3';
 export { LayerSeeds, layerSeeds } from './models/layer_seeds';
 export {
   loadPretrainedWeights,

@@ -18,6 +18,11 @@ export interface GoogLeNetArgs {
   /** Activation of the head: 'softmax' (default) or 'linear' for logits. */
   classifierActivation?: 'softmax' | 'linear';
   /**
+   * Without the top (`includeTop: false`), Keras's `pooling`: undefined keeps the last feature map, 'avg' or
+   * 'max' ends in its global average or max pool. Builders whose body always ends pooled ignore it.
+   */
+  pooling?: 'avg' | 'max';
+  /**
    * Seeds every random initialiser and dropout layer (an integer in [0, 2^32)): the same seed builds the same
    * weights and, in training, draws the same dropout masks; each layer gets its own seed derived from it.
    * Default: unseeded (tfjs's Math.random).
