@@ -3,6 +3,7 @@ import { type GoogLeNetArgs, googlenet } from './googlenet';
 import { googlenetBN } from './googlenet_bn';
 import { googlenetCifar } from './googlenet_cifar';
 import { googlenetPaper } from './googlenet_paper';
+import { googlenetTorchvision } from './googlenet_torchvision';
 import { inceptionV3 } from './inception_v3';
 
 /** The builder `--model` and trainImageClassifier use when none is named: the notebook's network. */
@@ -14,6 +15,7 @@ export const MODEL_BUILDERS: Record<string, (args?: GoogLeNetArgs) => tf.LayersM
   'googlenet-paper': googlenetPaper,
   'googlenet-bn': googlenetBN,
   'googlenet-cifar': googlenetCifar,
+  'googlenet-torchvision': googlenetTorchvision,
   'inception-v3': inceptionV3,
 };
 
