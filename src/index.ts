@@ -17,7 +17,9 @@ export * from './distributed/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
+export * from './layers/adaptive_average_pooling';
 export * from './layers/batch_normalization';
+export * from './layers/channel_affine';
 export * from './layers/conv2d';
 export * from './layers/dropout';
 export * from './layers/lrn';
@@ -25,6 +27,11 @@ export * from './models/googlenet';
 export * from './models/googlenet_bn';
 export * from './models/googlenet_cifar';
 export * from './models/googlenet_paper';
+export {
+  type GoogLeNetTorchvisionArgs,
+  googlenetTorchvision,
+  TRANSFORM_INPUT,
+} from './models/googlenet_torchvision';
 export * from './models/inception_module';
 export * from './models/inception_v3';
 export { LayerSeeds, layerSeeds } from './models/layer_seeds';
@@ -50,4 +57,11 @@ export {
   FusedRMSPropOptimizer,
 } from './training/fused_optimizers';
 export * from './training/index';
+export { parsePth, readPth } from './weights/pth';
+export type { NamedArray, StateDict } from './weights/state_dict';
+export {
+  loadTorchvisionGoogLeNetWeights,
+  setTorchvisionGoogLeNetWeights,
+  type TorchvisionLoadReport,
+} from './weights/torchvision_googlenet';
 export { tf };

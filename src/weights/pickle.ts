@@ -368,7 +368,9 @@ export function unpickle(
         stack.push(null);
         break;
       default:
-        fail('not allowed in a weights file; nothing was executed');
+        throw new Error(
+          `${where}: pickle opcode ${opcodeName(op)} at byte ${opAt} is not allowed in a weights file; nothing was executed`,
+        );
     }
   }
 }
