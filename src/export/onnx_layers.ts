@@ -315,6 +315,22 @@ const add: LayerConverter = (layer, inputs, g) => {
   return [sum];
 };
 
+/** ChannelAffine (x * scale + offset per channel) → Mul and Add with [C] or, on NCHW, [C, 1, 1] constants. */
+const channelAffine: LayerConverter = (layer, [x], g) => {
+  const { scale, offset } = layer.getConfig() as { scale: number[]; offset: number[] };
+  const dims = x.shape.length === 4 ? [scale.length, 1, 1] : [scale.length];
+  const [scaled] = g.node(
+    'Mul',
+    [x.name, g.weight(`${layer.name}_scale`, dims, Float32Array.from(scale))],
+    `${layer.name}_mul`,
+  );
+  return g.node(
+    'Add',
+    [scaled, g.weight(`${layer.name}_offset`, dims, Float32Array.from(offset))],
+    layer.name,
+  );
+};
+
 /** Converters by tfjs class name. */
 export const LAYER_CONVERTERS: Record<string, LayerConverter> = {
   Conv2D: conv2d,
@@ -330,6 +346,7 @@ export const LAYER_CONVERTERS: Record<string, LayerConverter> = {
   Activation: activation,
   Add: add,
   ZeroPadding2D: zeroPadding2d,
+  ChannelAffine: channelAffine,
   Dropout: identity,
   SpatialDropout2D: identity,
   GaussianNoise: identity,
