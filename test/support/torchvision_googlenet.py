@@ -29,7 +29,7 @@ def calibrate(model, shape):
                 m.reset_running_stats()
                 m.momentum = None  # cumulative average: the calibration batch's statistics
         model.train()
-        model(torch.randn(4, *shape))
+        model(torch.randn(2, *shape))
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.add_(0.05 * torch.randn_like(m.running_mean))
