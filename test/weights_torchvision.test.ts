@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { backendReady, googlenetTorchvision, inferenceModel, tf } from '../src/index';
+import { backendReady, compileWithAuxLosses, googlenetTorchvision, inferenceModel, tf } from '../src/index';
 import { readPth } from '../src/weights/pth';
 import { float16Value } from '../src/weights/state_dict';
 import {
@@ -106,6 +106,50 @@ test('googlenet-torchvision rejects bad options with the value', () => {
     () => googlenetTorchvision({ inputShape: [64, 64, 1], transformInput: true }),
     /transformInput needs 3 input channels, got 1/,
   );
+});
+
+test('googlenet-torchvision with its own layers (transform_input, aux pools) round-trips through model JSON', async () => {
+  const model = googlenetTorchvision({
+    inputShape: [64, 64, 3],
+    numClasses: 5,
+    widthMultiplier: 0.25,
+    transformInput: true,
+    auxLogits: true,
+    seed: 11,
+  });
+  const loaded = await tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as any });
+  loaded.setWeights(model.getWeights());
+  assert.deepEqual(
+    loaded.layers.map((l) => `${l.name}:${l.getClassName()}`),
+    model.layers.map((l) => `${l.name}:${l.getClassName()}`),
+  );
+  const x = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 1);
+  const expected = model.predict(x) as tf.Tensor[];
+  const got = loaded.predict(x) as tf.Tensor[];
+  expected.forEach((e, i) => assert.deepEqual(got[i].dataSync(), e.dataSync()));
+  tf.dispose([x, ...expected, ...got]);
+  model.dispose();
+  loaded.dispose();
+});
+
+test('the aux training model trains with compileWithAuxLosses (gradients through the adaptive pools)', async () => {
+  const model = googlenetTorchvision({
+    inputShape: [64, 64, 3],
+    numClasses: 3,
+    widthMultiplier: 0.25,
+    auxLogits: true,
+    seed: 2,
+  });
+  compileWithAuxLosses(model, { optimizer: tf.train.sgd(0.01) });
+  const convBefore = model.getLayer('aux1_conv_conv').getWeights()[0].dataSync().slice();
+  const x = tf.randomNormal([4, 64, 64, 3], 0, 1, 'float32', 3);
+  const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3);
+  const history = await model.fit(x, [y, y, y], { epochs: 1, batchSize: 4, verbose: 0 });
+  assert.ok(Number.isFinite(history.history.loss[0] as number));
+  // The aux head's convolution sits behind AdaptiveAveragePooling2D's backward pass: it learned.
+  assert.notDeepEqual(model.getLayer('aux1_conv_conv').getWeights()[0].dataSync(), convBefore);
+  tf.dispose([x, y]);
+  model.dispose();
 });
 
 /** A float32 tensor spec over `values`, stored as given. */
