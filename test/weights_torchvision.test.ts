@@ -126,7 +126,7 @@ test('googlenet-torchvision with its own layers (transform_input, aux pools) rou
   const x = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 1);
   const expected = model.predict(x) as tf.Tensor[];
   const got = loaded.predict(x) as tf.Tensor[];
-  expected.forEach((e, i) => assert.deepEqual(got[i].dataSync(), e.dataSync()));
+  for (const [i, e] of expected.entries()) assert.deepEqual(got[i].dataSync(), e.dataSync());
   tf.dispose([x, ...expected, ...got]);
   model.dispose();
   loaded.dispose();
