@@ -4,6 +4,7 @@ import { batchNormalization } from '../layers/batch_normalization';
 import { channelAffine } from '../layers/channel_affine';
 import { conv2d } from '../layers/conv2d';
 import { dropout } from '../layers/dropout';
+import { ceilModeMaxPool } from './explicit_padding';
 import {
   type GoogLeNetArgs,
   INCEPTION_TABLE,
@@ -16,12 +17,6 @@ import { AUX_OUTPUTS } from './googlenet_paper';
 import type { LayerSeeds } from './layer_seeds';
 
 export interface GoogLeNetTorchvisionArgs extends GoogLeNetArgs {
-  /**
-   * Without the top (`includeTop: false`), as in Keras applications: undefined returns the last 4D feature map
-   * (inception5b, 7x7x1024 at 224), 'avg' its global average (`avgpool`, torchvision's features before the
-   * dropout and fc), 'max' its global maximum. Ignored with the top, as in Keras.
-   */
-  pooling?: 'avg' | 'max';
   /**
    * torchvision's `transform_input`: the model takes ImageNet-normalised input ((x - mean) / std with
    * torchvision's mean and std) and turns it into the (x - 0.5) / 0.5 space its first convolution was trained
@@ -65,59 +60,6 @@ function weightInitializer(seeds: LayerSeeds) {
 function linearBiasInitializer(fanIn: number, seeds: LayerSeeds) {
   const bound = 1 / Math.sqrt(fanIn);
   return tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: seeds.next() });
-}
-
-/** One axis of a torch pooling window: its output size and the padding before the first window. */
-function torchPoolAxis(n: number, k: number, s: number, p: number, where: string): number {
-  // ATen's pooling_output_shape in ceil mode: round up, but the last window must start inside the input.
-  let out = Math.floor((n + 2 * p - k + s - 1) / s) + 1;
-  if ((out - 1) * s >= n + p) out--;
-  if (out < 1) throw new Error(`googlenet-torchvision: the input is too small for ${where} (${n} wide)`);
-  return out;
-}
-
-/** Where a tfjs 'valid' or 'same' pool puts its windows along one axis, or null if it cannot pool `n`. */
-function tfjsPoolAxis(mode: 'valid' | 'same', n: number, k: number, s: number): [number, number] | null {
-  if (mode === 'valid') return n >= k ? [Math.floor((n - k) / s) + 1, 0] : null;
-  const out = Math.ceil(n / s);
-  return [out, Math.floor(Math.max((out - 1) * s + k - n, 0) / 2)];
-}
-
-/**
- * torch's `MaxPool2d(k, s, padding=p, ceil_mode=True)`. tfjs has no ceil mode, but its 'valid' or 'same' pool
- * has the same windows whenever it gives the same output size with the same padding before the first window
- * (windows running past the end are clipped in both); at 224 and any square input one of the two does. When
- * the two axes need different modes (a non-square input whose sides pool with different parities), zeros are
- * padded explicitly and a 'valid' pool follows: exact here because every pool of this network reads ReLU
- * outputs (>= 0) and every window keeps at least one real element.
- */
-function maxPoolCeil(x: tf.SymbolicTensor, k: number, s: number, p: number, name: string): tf.SymbolicTensor {
-  const [, h, w] = x.shape as number[];
-  const torch = [torchPoolAxis(h, k, s, p, name), torchPoolAxis(w, k, s, p, name)];
-  for (const mode of ['valid', 'same'] as const) {
-    const fits = [h, w].every((n, i) => {
-      const axis = tfjsPoolAxis(mode, n, k, s);
-      return axis !== null && axis[0] === torch[i] && axis[1] === p;
-    });
-    if (fits) {
-      return tf.layers
-        .maxPooling2d({ poolSize: k, strides: s, padding: mode, name })
-        .apply(x) as tf.SymbolicTensor;
-    }
-  }
-  const after = [h, w].map((n, i) => Math.max(0, (torch[i] - 1) * s + k - n - p));
-  const padded = tf.layers
-    .zeroPadding2d({
-      padding: [
-        [p, after[0]],
-        [p, after[1]],
-      ],
-      name: `${name}_pad`,
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.layers
-    .maxPooling2d({ poolSize: k, strides: s, padding: 'valid', name })
-    .apply(padded) as tf.SymbolicTensor;
 }
 
 /**
@@ -169,7 +111,7 @@ function inception(
   b2 = basicConv2d(b2, f3, 3, `${name}_branch2_1`, seeds, { padding: 1 });
   let b3 = basicConv2d(x, f5r, 1, `${name}_branch3_0`, seeds);
   b3 = basicConv2d(b3, f5, 3, `${name}_branch3_1`, seeds, { padding: 1 });
-  let b4 = maxPoolCeil(x, 3, 1, 1, `${name}_branch4_0`);
+  let b4 = ceilModeMaxPool(x, 3, 1, `${name}_branch4_0`, 1);
   b4 = basicConv2d(b4, fp, 1, `${name}_branch4_1`, seeds);
   return tf.layers.concatenate({ axis: 3, name }).apply([b1, b2, b3, b4]) as tf.SymbolicTensor;
 }
@@ -267,10 +209,10 @@ export function googlenetTorchvision(args: GoogLeNetTorchvisionArgs = {}): tf.La
   if (transformInput)
     x = channelAffine({ ...TRANSFORM_INPUT, name: 'transform_input' }).apply(x) as tf.SymbolicTensor;
   x = basicConv2d(x, f(64), 7, 'conv1', seeds, { stride: 2, padding: 3 }); // 112x112x64
-  x = maxPoolCeil(x, 3, 2, 0, 'maxpool1'); // 56x56x64
+  x = ceilModeMaxPool(x, 3, 2, 'maxpool1'); // 56x56x64
   x = basicConv2d(x, f(64), 1, 'conv2', seeds);
   x = basicConv2d(x, f(192), 3, 'conv3', seeds, { padding: 1 }); // 56x56x192
-  x = maxPoolCeil(x, 3, 2, 0, 'maxpool2'); // 28x28x192
+  x = ceilModeMaxPool(x, 3, 2, 'maxpool2'); // 28x28x192
   const aux: tf.SymbolicTensor[] = [];
   const stage = (rows: (typeof INCEPTION_TABLE)['3']) => {
     for (const [tableName, ...filters] of rows) {
@@ -281,9 +223,9 @@ export function googlenetTorchvision(args: GoogLeNetTorchvisionArgs = {}): tf.La
     }
   };
   stage(INCEPTION_TABLE['3']); // 28x28x480
-  x = maxPoolCeil(x, 3, 2, 0, 'maxpool3'); // 14x14x480
+  x = ceilModeMaxPool(x, 3, 2, 'maxpool3'); // 14x14x480
   stage(INCEPTION_TABLE['4']); // 14x14x832
-  x = maxPoolCeil(x, 2, 2, 0, 'maxpool4'); // 7x7x832
+  x = ceilModeMaxPool(x, 2, 2, 'maxpool4'); // 7x7x832
   stage(INCEPTION_TABLE['5']); // 7x7x1024
   let output = x;
   if (a.includeTop || pooling === 'avg') {
