@@ -2,6 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { setDropoutStep } from '../layers/dropout';
 import type { Callback, CallbackState, Logs, TrainingContext } from './callback';
 import type { HistoryRow } from './csv_logger';
+import {
+  allreduceNumbers,
+  averageMovingStatistics,
+  broadcastTrainingState,
+  dataParallelStep,
+  type TrainingCollective,
+} from './data_parallel_step';
 import type { DataSource } from './data_source';
 import { metricNames } from './metrics';
 import { getLearningRate, setLearningRate } from './optimizers';
@@ -43,6 +50,15 @@ export interface FitOptions {
   onSnapshot?: (snapshot: TrainingSnapshot) => Promise<void>;
   /** Continue from a snapshot (weights and optimizer state already restored by the caller). */
   resume?: TrainingSnapshot;
+  /**
+   * Data-parallel training across the collective's ranks, each running trainModel with the same options:
+   * rank 0's weights and optimizer state are broadcast first; each step's gradients, loss and metric sums
+   * and stop flag travel in one allreduce; the signal on any rank stops every rank after the same step;
+   * batch-norm moving statistics are averaged before validation and snapshots. `train` and
+   * `validationData` must give each rank its part of every global batch (`shard` of imageFolderSource or
+   * tensorSource), so the run is the single-process run with the same global batch.
+   */
+  collective?: TrainingCollective;
 }
 
 export interface FitResult {
@@ -73,12 +89,23 @@ function means(progress: EpochProgress): Logs {
   return logs;
 }
 
-/** Loss and metrics of a compiled model over a whole data source, weighted by batch size. */
-export async function evaluateSource(model: tf.LayersModel, source: DataSource): Promise<Logs> {
+/**
+ * Loss and metrics of a compiled model over a whole data source, weighted by batch size. With a collective,
+ * each rank evaluates its shard and the sums are added across ranks: every rank gets the global means.
+ */
+export async function evaluateSource(
+  model: tf.LayersModel,
+  source: DataSource,
+  collective?: TrainingCollective,
+): Promise<Logs> {
   const names = metricNames(model);
   const progress: EpochProgress = { sums: {}, seen: 0 };
   for await (const { xs, ys } of source.batches(0)) {
     const n = xs.shape[0];
+    if (n === 0) {
+      tf.dispose([xs, ys]);
+      continue;
+    }
     const out = [model.evaluate(xs, ys, { batchSize: n })].flat() as tf.Scalar[];
     const values = await Promise.all(out.map(async (t) => (await t.data())[0]));
     tf.dispose([xs, ys, ...out]);
@@ -86,6 +113,16 @@ export async function evaluateSource(model: tf.LayersModel, source: DataSource):
       progress.sums[name] = (progress.sums[name] ?? 0) + values[i] * n;
     });
     progress.seen += n;
+  }
+  if (collective) {
+    const reduced = await allreduceNumbers(collective, [
+      ...names.map((k) => progress.sums[k] ?? 0),
+      progress.seen,
+    ]);
+    names.forEach((k, i) => {
+      progress.sums[k] = reduced[i];
+    });
+    progress.seen = reduced[names.length];
   }
   if (progress.seen === 0) throw new Error('evaluation data has no batches');
   return means(progress);
@@ -103,7 +140,7 @@ export async function trainModel(
 ): Promise<FitResult> {
   const optimizer = model.optimizer;
   if (!optimizer) throw new Error('trainModel: compile the model first (compileClassifier or model.compile)');
-  const { epochs, validationData, signal, onSnapshot, resume } = options;
+  const { epochs, validationData, signal, onSnapshot, resume, collective } = options;
   if (!(Number.isInteger(epochs) && epochs >= 1)) {
     throw new Error(`trainModel: epochs must be an integer >= 1, got ${JSON.stringify(epochs)}`);
   }
@@ -152,6 +189,14 @@ export async function trainModel(
   };
   const first = options.initialEpoch ?? resume?.epoch ?? 0;
   (model as unknown as { stopTraining: boolean }).stopTraining = false;
+  if (collective) await broadcastTrainingState(collective, model);
+  const rank = collective?.rank ?? 0;
+  const ranks = collective?.size ?? 1;
+  // Whether to stop at an epoch's end: a signal seen by any rank, so all ranks stop together.
+  const stopAtEpochEnd = async () => {
+    const local = signal?.aborted ? 1 : 0;
+    return (collective ? (await allreduceNumbers(collective, [local]))[0] : local) > 0;
+  };
 
   for (let epoch = first; epoch < epochs; epoch++) {
     const partial = resume && epoch === resume.epoch && resume.step > 0 ? resume : null;
@@ -161,34 +206,53 @@ export async function trainModel(
       : { sums: {}, seen: 0 };
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, { step: startStep });
     let step = startStep;
+    let stop = false;
     for await (const { xs, ys } of train.batches(epoch, startStep)) {
       const n = xs.shape[0];
       for (const cb of callbacks) await cb.onBatchBegin?.(step, {});
-      setDropoutStep(model, epoch * train.steps + step);
-      let values: number | number[];
+      // Each rank draws its own dropout masks (one process is rank 0 of 1: the seeded masks of before).
+      setDropoutStep(model, (epoch * train.steps + step) * ranks + rank);
+      let sums: number[];
       try {
-        values = await model.trainOnBatch(xs, ys);
+        if (collective) {
+          const reduced = await dataParallelStep(
+            collective,
+            model,
+            xs,
+            ys,
+            signal?.aborted ?? false,
+            names.length,
+          );
+          ({ sums } = reduced);
+          progress.seen += reduced.images;
+          stop = reduced.stop;
+        } else {
+          sums = [await model.trainOnBatch(xs, ys)].flat().map((v) => v * n);
+          progress.seen += n;
+        }
       } finally {
         tf.dispose([xs, ys]);
       }
-      [values].flat().forEach((v, i) => {
-        progress.sums[names[i]] = (progress.sums[names[i]] ?? 0) + v * n;
+      sums.forEach((v, i) => {
+        progress.sums[names[i]] = (progress.sums[names[i]] ?? 0) + v;
       });
-      progress.seen += n;
       step++;
       const batchLogs = means(progress);
       for (const cb of callbacks) await cb.onBatchEnd?.(step - 1, batchLogs);
-      if (signal?.aborted) break;
+      // Alone, a signal seen up to now counts; across ranks, the one reduced with the step (all agree).
+      if (!collective) stop = signal?.aborted ?? false;
+      if (stop) break;
     }
     if (step === 0) throw new Error('training data has no batches');
-    if (signal?.aborted && step < train.steps) {
+    if (collective) await averageMovingStatistics(collective, model);
+    if (stop && step < train.steps) {
       await take(snapshot(epoch, step, progress));
       interrupted = true;
       break;
     }
     const logs = means(progress);
     if (validationData) {
-      const val = await evaluateSource(model, validationData);
+      const val = await evaluateSource(model, validationData, collective);
       for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
     }
     logs.lr = getLearningRate(optimizer);
@@ -199,7 +263,7 @@ export async function trainModel(
       stoppedEarly = true;
       break;
     }
-    if (signal?.aborted) {
+    if (await stopAtEpochEnd()) {
       interrupted = epoch + 1 < epochs;
       break;
     }

@@ -3,6 +3,7 @@ export * from './callback';
 export * from './checkpoint';
 export * from './cosine_decay';
 export * from './csv_logger';
+export * from './data_parallel_step';
 export * from './data_source';
 export * from './early_stopping';
 export * from './evaluate';
