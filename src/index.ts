@@ -12,6 +12,8 @@ export const backendReady = selectBackend();
 export { installFrugalGradients } from './autodiff/frugal_gradients';
 export type { BackendName } from './backend/select';
 export * from './data/index';
+export { batchNormStatistics, DataParallel, type StepTotals } from './distributed/data_parallel';
+export * from './distributed/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
