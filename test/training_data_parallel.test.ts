@@ -8,7 +8,7 @@ import { compileClassifier } from '../src/training/metrics';
 import { createOptimizer } from '../src/training/optimizers';
 import { reduceLROnPlateau } from '../src/training/reduce_lr_on_plateau';
 import { localCollectives } from './helpers/local_collective';
-import { blobs, tinyModel, weightsOf } from './training_helpers';
+import { blobs, weightsOf } from './training_helpers';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -23,6 +23,32 @@ const callbacksFor = (): Callback[] => [
   // Patience 0 and a huge min delta: the rate drops every epoch, so a rank deciding otherwise shows.
   reduceLROnPlateau({ monitor: 'val_loss', patience: 0, factor: 0.5, minDelta: 1e9 }),
 ];
+
+/**
+ * dense(8, relu) → dense(3, softmax) with fixed layer names: DataParallel checks that every rank holds rank
+ * 0's weights by name, and in-process ranks would otherwise get numbered auto-names.
+ */
+function tinyModel(optimizer: string, lr: number, seed: number): tf.LayersModel {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({
+        name: 'hidden',
+        units: 8,
+        activation: 'relu',
+        inputShape: [4],
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+      tf.layers.dense({
+        name: 'out',
+        units: 3,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      }),
+    ],
+  });
+  compileClassifier(model, createOptimizer(optimizer, lr));
+  return model;
+}
 
 interface Run {
   result: FitResult;
@@ -135,13 +161,15 @@ test('data parallel with batch norm: moving statistics are averaged, so every ra
     const model = tf.sequential({
       layers: [
         tf.layers.dense({
+          name: 'hidden',
           units: 6,
           inputShape: [4],
           kernelInitializer: tf.initializers.glorotUniform({ seed }),
         }),
-        tf.layers.batchNormalization(),
-        tf.layers.activation({ activation: 'relu' }),
+        tf.layers.batchNormalization({ name: 'bn' }),
+        tf.layers.activation({ name: 'relu', activation: 'relu' }),
         tf.layers.dense({
+          name: 'out',
           units: 3,
           activation: 'softmax',
           kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),

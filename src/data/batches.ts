@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { rankBatches } from '../distributed/shards';
 import { deriveSeed, seededRandom, shuffleInPlace } from '../random';
 import { augmentPixels } from './augment';
 import { handleBadFile } from './bad_file';
 import { checkPreprocessing, decodePixels, normalizePixels, type Pixels } from './decode';
 import type { ImageFolderDataset } from './image_folder';
 import { prefetchInOrder, type Settled } from './prefetch';
-import { checkShard, shardBatches, WHOLE } from './shard';
 import type { Batch, BatchOptions, LabelledFile } from './types';
 
 /** What a finished stream saw: the generator's return value. */
@@ -93,9 +93,8 @@ export async function* batches(
   };
 
   if (options.shard || options.firstBatch) {
-    const shard = options.shard ?? WHOLE;
-    checkShard(shard);
-    const plan = shardBatches(order, options.batchSize, shard, options.firstBatch ?? 0);
+    const { rank, size } = options.shard ?? { rank: 0, size: 1 };
+    const plan = rankBatches(order, options.batchSize, rank, size).slice(options.firstBatch ?? 0);
     const stream = prefetchInOrder(plan.flat(), decode, prefetch)[Symbol.asyncIterator]();
     for (const indices of plan) {
       const images: Pixels[] = [];

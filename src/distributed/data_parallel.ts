@@ -20,6 +20,8 @@ interface FusedSlot {
 /** What the last step saw over all ranks: the global sample count and the loss/metric means. */
 export interface StepTotals {
   samples: number;
+  /** Whether any rank had `stopVote` set for this step: then every rank stops after it. */
+  stop: boolean;
   /** Loss first, then the compiled metrics, each a mean over the global batch. */
   means: number[];
 }
@@ -42,6 +44,8 @@ function outputNames(model: tf.LayersModel): string[] {
 export class DataParallel {
   /** Totals of the last step, the same on every rank (log these, not the local values). */
   lastStep: StepTotals | null = null;
+  /** Set by this rank before a step to have every rank stop after it (a signal); travels in the fused buffer. */
+  stopVote = false;
   private readonly slots: FusedSlot[];
   private readonly fusion: Float32Array;
   private readonly metricCount: number;
@@ -64,8 +68,8 @@ export class DataParallel {
       return slot;
     });
     this.metricCount = outputNames(model).length;
-    // Gradients, then each output's sum over the rank's samples, then the rank's sample count.
-    this.fusion = new Float32Array(offset + this.metricCount + 1);
+    // Gradients, then each output's sum over the rank's samples, the rank's sample count and its stop vote.
+    this.fusion = new Float32Array(offset + this.metricCount + 2);
     this.localTrainOnBatch = Object.getPrototypeOf(model).trainOnBatch;
   }
 
@@ -190,6 +194,7 @@ export class DataParallel {
       });
       fusion[tail + this.metricCount] = samples;
     }
+    fusion[tail + this.metricCount + 1] = this.stopVote ? 1 : 0;
     await collective.allreduceSum(fusion);
     const total = fusion[tail + this.metricCount];
     if (!(total > 0))
@@ -209,7 +214,7 @@ export class DataParallel {
       tf.dispose(gradients.map((g) => g.tensor));
     }
     const means = Array.from(fusion.subarray(tail, tail + this.metricCount), (sum) => sum * scale);
-    this.lastStep = { samples: total, means };
+    this.lastStep = { samples: total, means, stop: fusion[tail + this.metricCount + 1] > 0 };
     return means;
   }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { checkShard, shardBatches, WHOLE } from '../data/shard';
 import type { Shard } from '../data/types';
+import { rankBatches } from '../distributed/shards';
 import { deriveSeed, seededRandom, shuffleInPlace } from '../random';
 
 /** One batch for the loop: NHWC (or any) inputs and one-hot labels; the loop disposes both. */
@@ -31,19 +31,18 @@ export function tensorSource(
     batchSize = 32,
     shuffle = true,
     seed = 0,
-    shard = WHOLE,
+    shard = { rank: 0, size: 1 },
   }: { batchSize?: number; shuffle?: boolean; seed?: number; shard?: Shard } = {},
 ): DataSource {
   const n = xs.shape[0];
   if (ys.shape[0] !== n) throw new Error(`tensorSource: ${n} inputs but ${ys.shape[0]} labels`);
-  checkShard(shard);
   const steps = Math.ceil(n / batchSize);
   return {
     steps,
     async *batches(epoch: number, skip = 0) {
       const order = [...Array(n).keys()];
       if (shuffle) shuffleInPlace(order, seededRandom(deriveSeed(seed, epoch)));
-      for (const idx of shardBatches(order, batchSize, shard, skip)) {
+      for (const idx of rankBatches(order, batchSize, shard.rank, shard.size).slice(skip)) {
         yield tf.tidy(() => {
           const i = tf.tensor1d(idx, 'int32');
           return { xs: tf.gather(xs, i), ys: tf.gather(ys, i) };

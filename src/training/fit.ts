@@ -1,14 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Collective } from '../distributed/collective';
+import { DataParallel } from '../distributed/data_parallel';
 import { setDropoutStep } from '../layers/dropout';
 import type { Callback, CallbackState, Logs, TrainingContext } from './callback';
+import { allreduceNumbers } from './collective_values';
 import type { HistoryRow } from './csv_logger';
-import {
-  allreduceNumbers,
-  averageMovingStatistics,
-  broadcastTrainingState,
-  dataParallelStep,
-  type TrainingCollective,
-} from './data_parallel_step';
 import type { DataSource } from './data_source';
 import { metricNames } from './metrics';
 import { getLearningRate, setLearningRate } from './optimizers';
@@ -51,14 +47,14 @@ export interface FitOptions {
   /** Continue from a snapshot (weights and optimizer state already restored by the caller). */
   resume?: TrainingSnapshot;
   /**
-   * Data-parallel training across the collective's ranks, each running trainModel with the same options:
-   * rank 0's weights and optimizer state are broadcast first; each step's gradients, loss and metric sums
-   * and stop flag travel in one allreduce; the signal on any rank stops every rank after the same step;
+   * Data-parallel training across the collective's ranks, each running trainModel with the same options
+   * (DataParallel): rank 0's weights and optimizer state are broadcast first; each step's gradients, loss
+   * and metric sums and stop vote travel in one allreduce; the signal on any rank stops every rank after the same step;
    * batch-norm moving statistics are averaged before validation and snapshots. `train` and
    * `validationData` must give each rank its part of every global batch (`shard` of imageFolderSource or
    * tensorSource), so the run is the single-process run with the same global batch.
    */
-  collective?: TrainingCollective;
+  collective?: Collective;
 }
 
 export interface FitResult {
@@ -96,7 +92,7 @@ function means(progress: EpochProgress): Logs {
 export async function evaluateSource(
   model: tf.LayersModel,
   source: DataSource,
-  collective?: TrainingCollective,
+  collective?: Collective,
 ): Promise<Logs> {
   const names = metricNames(model);
   const progress: EpochProgress = { sums: {}, seen: 0 };
@@ -189,84 +185,82 @@ export async function trainModel(
   };
   const first = options.initialEpoch ?? resume?.epoch ?? 0;
   (model as unknown as { stopTraining: boolean }).stopTraining = false;
-  if (collective) await broadcastTrainingState(collective, model);
-  const rank = collective?.rank ?? 0;
-  const ranks = collective?.size ?? 1;
-  // Whether to stop at an epoch's end: a signal seen by any rank, so all ranks stop together.
-  const stopAtEpochEnd = async () => {
-    const local = signal?.aborted ? 1 : 0;
-    return (collective ? (await allreduceNumbers(collective, [local]))[0] : local) > 0;
-  };
+  const parallel = collective ? await DataParallel.create(model, collective) : null;
+  try {
+    const rank = collective?.rank ?? 0;
+    const ranks = collective?.size ?? 1;
+    // Whether to stop at an epoch's end: a signal seen by any rank, so all ranks stop together.
+    const stopAtEpochEnd = async () => {
+      const local = signal?.aborted ? 1 : 0;
+      return (collective ? (await allreduceNumbers(collective, [local]))[0] : local) > 0;
+    };
 
-  for (let epoch = first; epoch < epochs; epoch++) {
-    const partial = resume && epoch === resume.epoch && resume.step > 0 ? resume : null;
-    const startStep = partial ? partial.step : 0;
-    const progress: EpochProgress = partial?.progress
-      ? { sums: { ...partial.progress.sums }, seen: partial.progress.seen }
-      : { sums: {}, seen: 0 };
-    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, { step: startStep });
-    let step = startStep;
-    let stop = false;
-    for await (const { xs, ys } of train.batches(epoch, startStep)) {
-      const n = xs.shape[0];
-      for (const cb of callbacks) await cb.onBatchBegin?.(step, {});
-      // Each rank draws its own dropout masks (one process is rank 0 of 1: the seeded masks of before).
-      setDropoutStep(model, (epoch * train.steps + step) * ranks + rank);
-      let sums: number[];
-      try {
-        if (collective) {
-          const reduced = await dataParallelStep(
-            collective,
-            model,
-            xs,
-            ys,
-            signal?.aborted ?? false,
-            names.length,
-          );
-          ({ sums } = reduced);
-          progress.seen += reduced.images;
-          stop = reduced.stop;
-        } else {
-          sums = [await model.trainOnBatch(xs, ys)].flat().map((v) => v * n);
-          progress.seen += n;
+    for (let epoch = first; epoch < epochs; epoch++) {
+      const partial = resume && epoch === resume.epoch && resume.step > 0 ? resume : null;
+      const startStep = partial ? partial.step : 0;
+      const progress: EpochProgress = partial?.progress
+        ? { sums: { ...partial.progress.sums }, seen: partial.progress.seen }
+        : { sums: {}, seen: 0 };
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, { step: startStep });
+      let step = startStep;
+      let stop = false;
+      for await (const { xs, ys } of train.batches(epoch, startStep)) {
+        const n = xs.shape[0];
+        for (const cb of callbacks) await cb.onBatchBegin?.(step, {});
+        // Each rank draws its own dropout masks (one process is rank 0 of 1: the seeded masks of before).
+        setDropoutStep(model, (epoch * train.steps + step) * ranks + rank);
+        if (collective) collective.step = `epoch ${epoch + 1} step ${step + 1}`;
+        if (parallel) parallel.stopVote = signal?.aborted ?? false;
+        let sums: number[];
+        try {
+          const values = [await model.trainOnBatch(xs, ys)].flat();
+          // Data parallel: the values are the global batch's means, the same on every rank.
+          const images = parallel?.lastStep?.samples ?? n;
+          sums = values.map((v) => v * images);
+          progress.seen += images;
+          stop = parallel?.lastStep?.stop ?? false;
+        } finally {
+          tf.dispose([xs, ys]);
         }
-      } finally {
-        tf.dispose([xs, ys]);
+        sums.forEach((v, i) => {
+          progress.sums[names[i]] = (progress.sums[names[i]] ?? 0) + v;
+        });
+        step++;
+        const batchLogs = means(progress);
+        for (const cb of callbacks) await cb.onBatchEnd?.(step - 1, batchLogs);
+        // Alone, a signal seen up to now counts; across ranks, the one reduced with the step (all agree).
+        if (!collective) stop = signal?.aborted ?? false;
+        if (stop) break;
       }
-      sums.forEach((v, i) => {
-        progress.sums[names[i]] = (progress.sums[names[i]] ?? 0) + v;
-      });
-      step++;
-      const batchLogs = means(progress);
-      for (const cb of callbacks) await cb.onBatchEnd?.(step - 1, batchLogs);
-      // Alone, a signal seen up to now counts; across ranks, the one reduced with the step (all agree).
-      if (!collective) stop = signal?.aborted ?? false;
-      if (stop) break;
+      if (step === 0) throw new Error('training data has no batches');
+      if (collective) collective.step = `epoch ${epoch + 1} end`;
+      await parallel?.syncBatchNormStats();
+      if (stop && step < train.steps) {
+        await take(snapshot(epoch, step, progress));
+        interrupted = true;
+        break;
+      }
+      const logs = means(progress);
+      if (validationData) {
+        const val = await evaluateSource(model, validationData, collective);
+        for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
+      }
+      logs.lr = getLearningRate(optimizer);
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      rows.push({ epoch, logs: { ...logs } });
+      await take(snapshot(epoch + 1, 0, null));
+      if (ctx.stopTraining || (model as unknown as { stopTraining: boolean }).stopTraining) {
+        stoppedEarly = true;
+        break;
+      }
+      if (await stopAtEpochEnd()) {
+        interrupted = epoch + 1 < epochs;
+        break;
+      }
     }
-    if (step === 0) throw new Error('training data has no batches');
-    if (collective) await averageMovingStatistics(collective, model);
-    if (stop && step < train.steps) {
-      await take(snapshot(epoch, step, progress));
-      interrupted = true;
-      break;
-    }
-    const logs = means(progress);
-    if (validationData) {
-      const val = await evaluateSource(model, validationData, collective);
-      for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
-    }
-    logs.lr = getLearningRate(optimizer);
-    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-    rows.push({ epoch, logs: { ...logs } });
-    await take(snapshot(epoch + 1, 0, null));
-    if (ctx.stopTraining || (model as unknown as { stopTraining: boolean }).stopTraining) {
-      stoppedEarly = true;
-      break;
-    }
-    if (await stopAtEpochEnd()) {
-      interrupted = epoch + 1 < epochs;
-      break;
-    }
+  } finally {
+    parallel?.detach();
+    if (collective) collective.step = '';
   }
   const lastLogs = rows.length ? rows[rows.length - 1].logs : {};
   for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs);

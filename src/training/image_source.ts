@@ -1,6 +1,5 @@
 import { batches, countBatches } from '../data/batches';
 import type { ImageFolderDataset } from '../data/image_folder';
-import { WHOLE } from '../data/shard';
 import type { BatchOptions } from '../data/types';
 import type { DataSource } from './data_source';
 
@@ -18,6 +17,6 @@ export function imageFolderSource(
   return {
     steps: countBatches(dataset, options.batchSize),
     batches: (epoch: number, skip = 0) =>
-      batches(dataset, { shard: WHOLE, ...options, epoch, firstBatch: skip }),
+      batches(dataset, { shard: { rank: 0, size: 1 }, ...options, epoch, firstBatch: skip }),
   };
 }

@@ -1,17 +1,18 @@
 // In-process ranks for testing data-parallel training without MPI: N collectives whose k-th calls meet.
-import type { TrainingCollective } from '../../src/training/data_parallel_step';
+import type { Collective } from '../../src/distributed/collective';
 
 type Buffer = Float32Array | Float64Array;
+type Bytes = Buffer | Uint8Array;
 
 /**
  * `size` collectives over one process, for ranks run as concurrent async tasks. Each rank's k-th collective
  * call waits for every rank's k-th call; then allreduceSum adds the buffers in rank order (deterministic) and
  * broadcast copies the root's. A call whose kind or length differs from the others' throws on every rank.
  */
-export function localCollectives(size: number): TrainingCollective[] {
-  const rounds = new Map<number, { kind: string; bufs: Buffer[]; roots: number[]; done: (() => void)[] }>();
+export function localCollectives(size: number): Collective[] {
+  const rounds = new Map<number, { kind: string; bufs: Bytes[]; roots: number[]; done: (() => void)[] }>();
   const calls = new Array<number>(size).fill(0);
-  const meet = (rank: number, kind: string, buf: Buffer, root = 0) =>
+  const meet = (rank: number, kind: string, buf: Bytes, root = 0) =>
     new Promise<void>((resolve, reject) => {
       const k = calls[rank]++;
       const round = rounds.get(k) ?? { kind, bufs: [], roots: [], done: [] };
@@ -38,7 +39,15 @@ export function localCollectives(size: number): TrainingCollective[] {
   return Array.from({ length: size }, (_, rank) => ({
     rank,
     size,
-    broadcast: (buf: Buffer, root = 0) => meet(rank, 'broadcast', buf, root),
+    localRank: rank,
+    localSize: size,
+    step: '',
+    broadcast: (buf: ArrayBufferView, root = 0) => meet(rank, 'broadcast', buf as Bytes, root),
     allreduceSum: (buf: Buffer) => meet(rank, 'allreduce', buf),
+    barrier: () => meet(rank, 'barrier', new Uint8Array(0)),
+    abort: (code: number, message: string): never => {
+      throw new Error(`rank ${rank} aborted the job (${code}): ${message}`);
+    },
+    finalize: () => {},
   }));
 }

@@ -3,41 +3,9 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { batches } from '../src/data/batches';
 import { ImageFolderDataset } from '../src/data/image_folder';
-import { checkShard, shardBatches, shardSlice } from '../src/data/shard';
 import type { Batch, BatchOptions } from '../src/data/types';
 import type { Preprocessing } from '../src/io/model_folder';
 import { noise, removeDir, tempDir, writeImage } from './data_fixtures';
-
-test('shardSlice: 1-4 ranks cover every global batch once, in rank order, parts within one of each other', () => {
-  for (let size = 1; size <= 4; size++) {
-    for (let n = 0; n <= 11; n++) {
-      const slices = Array.from({ length: size }, (_, rank) => shardSlice(n, { rank, size }));
-      assert.equal(slices[0][0], 0);
-      assert.equal(slices[size - 1][1], n);
-      for (let r = 1; r < size; r++) assert.equal(slices[r][0], slices[r - 1][1], `n ${n} size ${size}`);
-      const lengths = slices.map(([a, b]) => b - a);
-      assert.ok(Math.max(...lengths) - Math.min(...lengths) <= 1, `n ${n} size ${size}: ${lengths}`);
-    }
-  }
-  assert.deepEqual(shardSlice(7, { rank: 0, size: 3 }), [0, 3]);
-  assert.deepEqual(shardSlice(7, { rank: 2, size: 3 }), [5, 7]);
-  assert.deepEqual(shardSlice(1, { rank: 1, size: 2 }), [1, 1]);
-});
-
-test('shardBatches: every rank gets one (possibly empty) part per global batch, from firstBatch on', () => {
-  const items = [...Array(10).keys()];
-  // 10 items, global batch 4: batches [0..3], [4..7], [8, 9]; on 3 ranks the last one leaves rank 2 empty.
-  assert.deepEqual(shardBatches(items, 4, { rank: 0, size: 3 }), [[0, 1], [4, 5], [8]]);
-  assert.deepEqual(shardBatches(items, 4, { rank: 2, size: 3 }), [[3], [7], []]);
-  assert.deepEqual(shardBatches(items, 4, { rank: 1, size: 2 }, 1), [[6, 7], [9]]);
-  for (const size of [1, 2, 3, 4]) {
-    const all = Array.from({ length: size }, (_, rank) => shardBatches(items, 3, { rank, size }));
-    const perStep = all[0].map((_, step) => all.flatMap((parts) => parts[step]));
-    assert.deepEqual(perStep.flat(), items, `size ${size}`);
-  }
-  assert.throws(() => checkShard({ rank: 2, size: 2 }), /rank must be an integer in \[0, 1\]; got 2/);
-  assert.throws(() => checkShard({ rank: 0, size: 0 }), /size must be an integer >= 1; got 0/);
-});
 
 const PREP: Preprocessing = { inputShape: [8, 8, 3], mean: [0, 0, 0], std: [1, 1, 1], resize: 'fill' };
 let root: string;
