@@ -440,6 +440,10 @@ Napi::Value callGuarded(const Napi::CallbackInfo &info) {
     const std::string kind = argKind(function->args[i]);
     Napi::Value value = info[i];
     bool ok = kind == "int" || kind == "number" ? value.IsNumber() : value.IsTypedArray();
+    if (ok && kind == "float") {
+      auto type = value.As<Napi::TypedArray>().TypedArrayType();
+      ok = type == napi_float32_array || type == napi_float64_array;
+    }
     if (!ok) {
       throw Napi::TypeError::New(info.Env(), prefix + "argument " + std::to_string(i) + " (" +
                                                  argName(function->args[i]) + ") must be " +

@@ -43,6 +43,13 @@ function say(line: string): void {
   fs.writeSync(2, `${line}\n`);
 }
 
+function checkedTimeout(seconds: number): number {
+  if (!(Number.isFinite(seconds) && seconds > 0)) {
+    throw new Error(`collective timeout must be a number of seconds > 0, got ${seconds}`);
+  }
+  return seconds;
+}
+
 function where(step: string): string {
   return step ? ` at ${step}` : '';
 }
@@ -67,7 +74,7 @@ export class MpiCollective implements Collective {
   private issued = 0;
   private finalized = false;
   private aborting = false;
-  private readonly timeoutMs: number;
+  private timeoutMs: number;
   private readonly onExit = (code: number) => this.exitedEarly(code);
 
   constructor(
@@ -75,11 +82,7 @@ export class MpiCollective implements Collective {
     launch: Launch,
     options: CollectiveOptions,
   ) {
-    const timeout = options.timeoutSeconds ?? DEFAULT_COLLECTIVE_TIMEOUT_SECONDS;
-    if (!(Number.isFinite(timeout) && timeout > 0)) {
-      throw new Error(`collective timeout must be a number of seconds > 0, got ${timeout}`);
-    }
-    this.timeoutMs = timeout * 1000;
+    this.timeoutMs = checkedTimeout(options.timeoutSeconds ?? DEFAULT_COLLECTIVE_TIMEOUT_SECONDS) * 1000;
     const world = addon.init();
     this.rank = world.rank;
     this.size = world.size;
@@ -104,6 +107,14 @@ export class MpiCollective implements Collective {
       }
     }
     this.threads = threads;
+  }
+
+  /** The deadline of each collective from now on, seconds. */
+  get timeoutSeconds(): number {
+    return this.timeoutMs / 1000;
+  }
+  set timeoutSeconds(seconds: number) {
+    this.timeoutMs = checkedTimeout(seconds) * 1000;
   }
 
   broadcast(buf: ArrayBufferView, root = 0): Promise<void> {
@@ -201,15 +212,24 @@ export class SingleProcessCollective implements Collective {
   finalize(): void {}
 }
 
+let current: MpiCollective | undefined;
+
 /**
- * The collectives of this job, over MPI. Throws one line when the MPI addon is missing (with how to
+ * The collectives of this job, over MPI, created on the first call (MPI starts once per process; a later
+ * call returns the same one, with its timeout updated when given: so the CLI can start MPI before the
+ * engine loads and the command take it up). Throws one line when the MPI addon is missing (with how to
  * build it), when MPI lacks MPI_THREAD_MULTIPLE, or when the launcher started N ranks but MPI sees another
  * number (the addon linked to another MPI). Under no launcher MPI starts as a world of 1.
  */
 export function initCollective(options: CollectiveOptions = {}): MpiCollective {
+  if (current) {
+    if (options.timeoutSeconds !== undefined) current.timeoutSeconds = options.timeoutSeconds;
+    return current;
+  }
   const lookup = mpiAddonLookup();
   if (!lookup.addon) {
     throw new Error(`distributed training needs the MPI addon: ${lookup.reason}; ${lookup.remedy}`);
   }
-  return new MpiCollective(lookup.addon, detectLauncher(), options);
+  current = new MpiCollective(lookup.addon, detectLauncher(), options);
+  return current;
 }

@@ -3,6 +3,7 @@
 // of the global batch, all gradients and the loss and metric sums go into ONE buffer allreduced once
 // (tensor fusion), and every rank applies the same averaged gradient with its optimizer, so the ranks stay
 // identical without exchanging weights again.
+import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import type { Collective } from './collective';
 
@@ -24,6 +25,9 @@ export interface StepTotals {
   stop: boolean;
   /** Loss first, then the compiled metrics, each a mean over the global batch. */
   means: number[];
+  /** This rank's time in the step's allreduce (waiting for the slowest rank included), and in the step. */
+  allreduceMs: number;
+  stepMs: number;
 }
 
 interface TensorSpec {
@@ -173,6 +177,7 @@ export class DataParallel {
    */
   async trainOnBatch(xs: tf.Tensor | null, ys: tf.Tensor | null): Promise<number[]> {
     const { model, collective, fusion, slots } = this;
+    const began = performance.now();
     const optimizer = model.optimizer;
     const samples = xs ? xs.shape[0] : 0;
     const tail = slots.length ? slots[slots.length - 1].offset + slots[slots.length - 1].size : 0;
@@ -195,7 +200,9 @@ export class DataParallel {
       fusion[tail + this.metricCount] = samples;
     }
     fusion[tail + this.metricCount + 1] = this.stopVote ? 1 : 0;
+    const reduceBegan = performance.now();
     await collective.allreduceSum(fusion);
+    const allreduceMs = performance.now() - reduceBegan;
     const total = fusion[tail + this.metricCount];
     if (!(total > 0))
       collective.abort(
@@ -214,7 +221,13 @@ export class DataParallel {
       tf.dispose(gradients.map((g) => g.tensor));
     }
     const means = Array.from(fusion.subarray(tail, tail + this.metricCount), (sum) => sum * scale);
-    this.lastStep = { samples: total, means, stop: fusion[tail + this.metricCount + 1] > 0 };
+    this.lastStep = {
+      samples: total,
+      means,
+      stop: fusion[tail + this.metricCount + 1] > 0,
+      allreduceMs,
+      stepMs: performance.now() - began,
+    };
     return means;
   }
 

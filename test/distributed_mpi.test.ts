@@ -1,0 +1,91 @@
+// Data parallel over real MPI: `mpirun -np 2` runs the scripts in test/support/. Two ranks train to the same
+// weights as one process with the same global batch, bit-identical to each other though they started from
+// different weights; a rank that exits, throws, is killed or stalls ends the job non-zero, named, within a
+// few collective timeouts. Skipped, saying why, without mpirun or the MPI addon.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { mpiAddonLookup } from '../src/backend/mpi_addon';
+
+const SUPPORT = path.join(__dirname, 'support');
+
+function skipReason(): string | false {
+  if (spawnSync('sh', ['-c', 'command -v mpirun'], { stdio: 'ignore' }).status !== 0) {
+    return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
+  }
+  const lookup = mpiAddonLookup();
+  return lookup.addon ? false : `${lookup.reason}; ${lookup.remedy}`;
+}
+const skip = skipReason();
+
+/** `mpirun -np 2` on a support script; the whole job is killed at `limitSeconds` (a hang fails). */
+function mpirun(script: string, args: string[], limitSeconds: number) {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0 ? ['--allow-run-as-root'] : [];
+  const started = Date.now();
+  const r = spawnSync(
+    'mpirun',
+    [
+      ...root,
+      '--oversubscribe',
+      '-np',
+      '2',
+      '--bind-to',
+      'core',
+      process.execPath,
+      path.join(SUPPORT, script),
+      ...args,
+    ],
+    { encoding: 'utf8', timeout: limitSeconds * 1000, env: { ...process.env, INCEPTION_BACKEND: 'onednn' } },
+  );
+  return {
+    code: r.status,
+    signal: r.signal,
+    output: `${r.stdout}${r.stderr}`,
+    seconds: (Date.now() - started) / 1000,
+    stdout: r.stdout,
+  };
+}
+
+describe('two ranks train as one process', { skip }, () => {
+  for (const mode of ['plain', 'bn']) {
+    test(`${mode === 'bn' ? 'with batch norm: as one process accumulating the two micro-batches' : 'BN-free: as one process with the global batch'}; the ranks bit-identical`, () => {
+      const r = mpirun('mpi_equivalence.js', [mode], 120);
+      assert.equal(r.code, 0, r.output);
+      const result = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+      assert.equal(result.ranks, 2);
+      assert.equal(result.identical, true, 'rank 1 differs from rank 0');
+      assert.ok(result.moved > 1e-3, `training did not move the weights (${result.moved})`);
+      assert.ok(
+        result.maxRelative <= 1e-5,
+        `max relative difference from one process: ${result.maxRelative}`,
+      );
+    });
+  }
+});
+
+describe('a failing rank ends the job, named', { skip }, () => {
+  const TIMEOUT = 2;
+  test('control: healthy ranks finish and exit 0', () => {
+    const r = mpirun('mpi_failure.js', ['ok', String(TIMEOUT)], 60);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /finished/);
+  });
+  const cases: [string, string, RegExp][] = [
+    ['exit', '1', /rank 1: exited \(status 3\) at step 2 without finalize\(\)/],
+    ['throw', '1', /injected failure[\s\S]*rank 1: exited \(status 1\) at step 2/],
+    ['kill', '1', /process rank 1 .*exited on signal 9/],
+    ['stall', '1', /rank 0: rank 1 did not reach allreduceSum #3 at step 2 within \d+ s/],
+    ['stall', '0', /rank 1: rank 0 did not reach allreduceSum #3 at step 2 within \d+ s/],
+  ];
+  for (const [failure, rank, message] of cases) {
+    test(`rank ${rank} that does "${failure}" at step 2`, () => {
+      const r = mpirun('mpi_failure.js', [failure, String(TIMEOUT), rank], 60);
+      assert.equal(r.signal, null, `the job hung until killed:\n${r.output}`);
+      assert.notEqual(r.code, 0, r.output);
+      assert.match(r.output, message);
+      // Start-up takes a few seconds on a loaded machine; the failure itself must end it within ~2 deadlines.
+      assert.ok(r.seconds < 30, `took ${r.seconds} s`);
+    });
+  }
+});
