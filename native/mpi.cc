@@ -93,11 +93,13 @@ void requireInitialized() {
 
 struct Job {
   std::function<int()> run;  // returns an MPI error code
-  const char *what;
+  const char *what;     // the addon function, for messages
+  const char *mpiCall;  // the MPI function it runs
   Napi::Promise::Deferred deferred;
   Napi::ObjectReference keep;  // the buffer, alive until the job completes
   int result = MPI_SUCCESS;
-  Job(Napi::Env env, const char *w) : what(w), deferred(Napi::Promise::Deferred::New(env)) {}
+  Job(Napi::Env env, const char *w, const char *call)
+      : what(w), mpiCall(call), deferred(Napi::Promise::Deferred::New(env)) {}
 };
 
 class CollectiveThread {
@@ -157,7 +159,7 @@ class CollectiveThread {
           owned->deferred.Resolve(env.Undefined());
         } else {
           owned->deferred.Reject(
-              Napi::Error::New(env, std::string("mpi.") + owned->what + ": " + mpiError(owned->what, owned->result))
+              Napi::Error::New(env, std::string("mpi.") + owned->what + ": " + mpiError(owned->mpiCall, owned->result))
                   .Value());
         }
         owned->keep.Reset();
@@ -342,7 +344,7 @@ Napi::Value Broadcast(const Napi::CallbackInfo &info) {
   int root = intArg(info, 1);
   if (root < 0 || root >= state.size) throw Failure("root " + std::to_string(root) + " is not a rank of " + std::to_string(state.size));
   announceArrival();
-  auto job = std::make_unique<Job>(info.Env(), "broadcast");
+  auto job = std::make_unique<Job>(info.Env(), "broadcast", "MPI_Bcast");
   job->keep = Napi::Persistent(buffer.object);
   MPI_Comm comm = state.collectives;
   void *data = buffer.data;
@@ -357,7 +359,7 @@ Napi::Value AllreduceSum(const Napi::CallbackInfo &info) {
   requireInitialized();
   BufferArg buffer = bufferArg(info, 0, true);
   announceArrival();
-  auto job = std::make_unique<Job>(info.Env(), "allreduceSum");
+  auto job = std::make_unique<Job>(info.Env(), "allreduceSum", "MPI_Allreduce");
   job->keep = Napi::Persistent(buffer.object);
   MPI_Comm comm = state.collectives;
   void *data = buffer.data;
@@ -373,7 +375,7 @@ Napi::Value AllreduceSum(const Napi::CallbackInfo &info) {
 Napi::Value Barrier(const Napi::CallbackInfo &info) {
   requireInitialized();
   announceArrival();
-  auto job = std::make_unique<Job>(info.Env(), "barrier");
+  auto job = std::make_unique<Job>(info.Env(), "barrier", "MPI_Barrier");
   MPI_Comm comm = state.collectives;
   job->run = [comm] { return MPI_Barrier(comm); };
   return collectiveThread->submit(info.Env(), std::move(job));

@@ -89,3 +89,26 @@ describe('a failing rank ends the job, named', { skip }, () => {
     });
   }
 });
+
+describe('a launcher and an MPI that disagree', {
+  skip: mpiAddonLookup().addon ? false : 'MPI addon not built',
+}, () => {
+  test('srun tasks without PMI (each a world of 1) are refused with the fix, not trained alone', () => {
+    const script = `try { require(${JSON.stringify(path.join(__dirname, '..', 'src', 'distributed', 'collective.js'))}).initCollective({ setThreads: false }); console.log('started'); } catch (e) { console.log(e.message); process.exitCode = 1; }`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SLURM_NTASKS: '2',
+      SLURM_STEP_NUM_TASKS: '2',
+      SLURM_PROCID: '0',
+      SLURM_STEP_ID: '0',
+    };
+    for (const name of Object.keys(env))
+      if (name.startsWith('OMPI_') || name.startsWith('PMI')) delete env[name];
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env, timeout: 60_000 });
+    assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
+    assert.match(
+      r.stdout,
+      /^srun started 2 tasks without a PMI server, so each is an MPI world of 1: run srun --mpi=pmix$/m,
+    );
+  });
+});

@@ -144,7 +144,7 @@ export class MpiCollective implements Collective {
     process.off('exit', this.onExit);
   }
 
-  /** Runs one collective under the deadline: past it, the job ends with a message naming the missing ranks. */
+  /** Runs one collective under the deadline: past it the job ends naming the missing ranks; failed, it ends too. */
   private guarded(what: string, start: () => Promise<void>): Promise<void> {
     if (this.finalized) return Promise.reject(new Error(`mpi.${what}: the collective was finalised`));
     const operation = start();
@@ -157,7 +157,14 @@ export class MpiCollective implements Collective {
       timer.unref();
     };
     deadline(false);
-    return operation.finally(() => clearTimeout(timer));
+    // A collective that failed leaves the ranks out of step: nothing after it can be trusted.
+    return operation.then(
+      () => clearTimeout(timer),
+      (error: Error) => {
+        clearTimeout(timer);
+        this.abort(1, `${what} #${number}${where(step)} failed (${error.message}): ending the job`);
+      },
+    );
   }
 
   private expired(
