@@ -273,10 +273,11 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const print = rank === 0 ? (line: string) => stream.write(`${line}\n`) : undefined;
   if (collective && print) {
     const threads = collective.threads;
+    const launcher = collective.launch.launcher === 'none' ? 'no launcher' : collective.launch.launcher;
     print(
-      `distributed: ${ranks} rank${ranks === 1 ? '' : 's'} (${collective.launch.launcher}, ${collective.mpiLibrary})` +
+      `distributed: ${ranks} rank${ranks === 1 ? '' : 's'} (${launcher}, ${collective.mpiLibrary})` +
         `${threads ? `, ${threads.threads} engine thread${threads.threads === 1 ? '' : 's'} per rank (${threads.source})` : ''}` +
-        `, global batch ${options.batchSize ?? 'of the checkpoint'}`,
+        `${resume ? '' : `, global batch ${options.batchSize}`}`,
     );
     if (threads?.warning) process.stderr.write(`warning: ${threads.warning}\n`);
   }
