@@ -36,7 +36,7 @@ function mpirun(script: string, args: string[], limitSeconds: number) {
       path.join(SUPPORT, script),
       ...args,
     ],
-    { encoding: 'utf8', timeout: limitSeconds * 1000, env: { ...process.env, INCEPTION_BACKEND: 'onednn' } },
+    { encoding: 'utf8', timeout: limitSeconds * 1000 },
   );
   return {
     code: r.status,
@@ -55,6 +55,7 @@ describe('two ranks train as one process', { skip }, () => {
       const result = JSON.parse(r.stdout.trim().split('\n').pop() as string);
       assert.equal(result.ranks, 2);
       assert.equal(result.identical, true, 'rank 1 differs from rank 0');
+      assert.deepEqual(result.extras, [0, 1, 0], "rank 1's step extra, summed into step 1 only");
       assert.ok(result.moved > 1e-3, `training did not move the weights (${result.moved})`);
       assert.ok(
         result.maxRelative <= 1e-5,

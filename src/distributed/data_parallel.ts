@@ -21,10 +21,10 @@ interface FusedSlot {
 /** What the last step saw over all ranks: the global sample count and the loss/metric means. */
 export interface StepTotals {
   samples: number;
-  /** Whether any rank had `stopVote` set for this step: then every rank stops after it. */
-  stop: boolean;
   /** Loss first, then the compiled metrics, each a mean over the global batch. */
   means: number[];
+  /** Every rank's `stepExtras` of the step, summed (a stop request: any rank's 1 makes it >= 1). */
+  extras: number[];
   /** This rank's time in the step's allreduce (waiting for the slowest rank included), and in the step. */
   allreduceMs: number;
   stepMs: number;
@@ -48,8 +48,12 @@ function outputNames(model: tf.LayersModel): string[] {
 export class DataParallel {
   /** Totals of the last step, the same on every rank (log these, not the local values). */
   lastStep: StepTotals | null = null;
-  /** Set by this rank before a step to have every rank stop after it (a signal); travels in the fused buffer. */
-  stopVote = false;
+  /**
+   * Values this rank adds to the next step's allreduce (the caller writes them before the step; they are
+   * cleared after it), summed over the ranks into `lastStep.extras`: flags such as "stop after this step"
+   * ride the step's one allreduce instead of a collective of their own.
+   */
+  readonly stepExtras: Float64Array;
   private readonly slots: FusedSlot[];
   private readonly fusion: Float32Array;
   private readonly metricCount: number;
@@ -58,6 +62,7 @@ export class DataParallel {
   private constructor(
     readonly model: tf.LayersModel,
     readonly collective: Collective,
+    extraCount: number,
   ) {
     let offset = 0;
     this.slots = model.trainableWeights.map((weight) => {
@@ -72,8 +77,10 @@ export class DataParallel {
       return slot;
     });
     this.metricCount = outputNames(model).length;
-    // Gradients, then each output's sum over the rank's samples, the rank's sample count and its stop vote.
-    this.fusion = new Float32Array(offset + this.metricCount + 2);
+    // Gradients, then each output's sum over the rank's samples, the rank's sample count, the step extras.
+    // Float32 holds the small integers flags and counts are exactly.
+    this.stepExtras = new Float64Array(extraCount);
+    this.fusion = new Float32Array(offset + this.metricCount + 1 + extraCount);
     this.localTrainOnBatch = Object.getPrototypeOf(model).trainOnBatch;
   }
 
@@ -82,10 +89,18 @@ export class DataParallel {
    * `model.trainOnBatch` the distributed step, so `trainModel` and custom loops train data parallel
    * unchanged (each rank passing its own part of the global batch).
    */
-  static async create(model: tf.LayersModel, collective: Collective): Promise<DataParallel> {
+  static async create(
+    model: tf.LayersModel,
+    collective: Collective,
+    options: { extraSums?: number } = {},
+  ): Promise<DataParallel> {
+    const extraCount = options.extraSums ?? 0;
+    if (!(Number.isInteger(extraCount) && extraCount >= 0)) {
+      throw new Error(`DataParallel: extraSums must be an integer >= 0, got ${extraCount}`);
+    }
     if (!model.optimizer)
       throw new Error('DataParallel: compile the model first (compileClassifier or model.compile)');
-    const parallel = new DataParallel(model, collective);
+    const parallel = new DataParallel(model, collective, extraCount);
     await parallel.broadcastState();
     Object.defineProperty(model, 'trainOnBatch', {
       value: (xs: tf.Tensor, ys: tf.Tensor) => parallel.trainOnBatch(xs, ys),
@@ -199,7 +214,8 @@ export class DataParallel {
       });
       fusion[tail + this.metricCount] = samples;
     }
-    fusion[tail + this.metricCount + 1] = this.stopVote ? 1 : 0;
+    fusion.set(this.stepExtras, tail + this.metricCount + 1);
+    this.stepExtras.fill(0);
     const reduceBegan = performance.now();
     await collective.allreduceSum(fusion);
     const allreduceMs = performance.now() - reduceBegan;
@@ -221,13 +237,8 @@ export class DataParallel {
       tf.dispose(gradients.map((g) => g.tensor));
     }
     const means = Array.from(fusion.subarray(tail, tail + this.metricCount), (sum) => sum * scale);
-    this.lastStep = {
-      samples: total,
-      means,
-      stop: fusion[tail + this.metricCount + 1] > 0,
-      allreduceMs,
-      stepMs: performance.now() - began,
-    };
+    const extras = Array.from(fusion.subarray(tail + this.metricCount + 1));
+    this.lastStep = { samples: total, means, extras, allreduceMs, stepMs: performance.now() - began };
     return means;
   }
 

@@ -185,7 +185,8 @@ export async function trainModel(
   };
   const first = options.initialEpoch ?? resume?.epoch ?? 0;
   (model as unknown as { stopTraining: boolean }).stopTraining = false;
-  const parallel = collective ? await DataParallel.create(model, collective) : null;
+  // One step extra: the stop vote (a signal on any rank stops every rank after the same step).
+  const parallel = collective ? await DataParallel.create(model, collective, { extraSums: 1 }) : null;
   try {
     const rank = collective?.rank ?? 0;
     const ranks = collective?.size ?? 1;
@@ -210,7 +211,7 @@ export async function trainModel(
         // Each rank draws its own dropout masks (one process is rank 0 of 1: the seeded masks of before).
         setDropoutStep(model, (epoch * train.steps + step) * ranks + rank);
         if (collective) collective.step = `epoch ${epoch + 1} step ${step + 1}`;
-        if (parallel) parallel.stopVote = signal?.aborted ?? false;
+        if (parallel) parallel.stepExtras[0] = signal?.aborted ? 1 : 0;
         let sums: number[];
         try {
           const values = [await model.trainOnBatch(xs, ys)].flat();
@@ -218,7 +219,7 @@ export async function trainModel(
           const images = parallel?.lastStep?.samples ?? n;
           sums = values.map((v) => v * images);
           progress.seen += images;
-          stop = parallel?.lastStep?.stop ?? false;
+          stop = (parallel?.lastStep?.extras[0] ?? 0) > 0;
         } finally {
           tf.dispose([xs, ys]);
         }

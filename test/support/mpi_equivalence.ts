@@ -56,11 +56,15 @@ async function main(): Promise<void> {
 
   // Data parallel: rank r starts from seed 100 + r; the broadcast must make rank 0's start everyone's.
   const model = build(100 + collective.rank);
-  const parallel = await inception.DataParallel.create(model, collective);
+  const parallel = await inception.DataParallel.create(model, collective, { extraSums: 1 });
+  const extras: number[] = [];
   for (let step = 0; step < STEPS; step++) {
     collective.step = `step ${step}`;
     const [xs, ys] = pick(rankBatch(order, GLOBAL_BATCH, step, collective.rank, collective.size));
+    // Rank 1 raises a flag at step 1 (as a stop request would): every rank must see it in that step.
+    if (collective.rank === 1 && step === 1) parallel.stepExtras[0] = 1;
     await model.trainOnBatch(xs, ys);
+    extras.push(...(parallel.lastStep?.extras ?? []));
     tf.dispose([xs, ys]);
   }
   if (mode === 'bn') await parallel.syncBatchNormStats();
@@ -109,7 +113,15 @@ async function main(): Promise<void> {
   let moved = 0;
   for (let i = 0; i < start.length; i++) moved = Math.max(moved, Math.abs(start[i] - expected[i]));
   console.log(
-    JSON.stringify({ mode, ranks: collective.size, identical, maxRelative, moved, weights: mine.length }),
+    JSON.stringify({
+      mode,
+      ranks: collective.size,
+      identical,
+      maxRelative,
+      moved,
+      extras,
+      weights: mine.length,
+    }),
   );
   collective.finalize();
 }
