@@ -43,6 +43,7 @@ export const COMMANDS: Record<
   train: {
     summary: 'train a network on an image folder (Keras callbacks, checkpoints, --resume)',
     load: () => import('./train'),
+    beforeEngine: startCollectiveWith('--distributed'),
   },
   evaluate: {
     summary: 'loss, top-1/top-5, per-class accuracy and confusion matrix of a model on an image folder',
