@@ -6,12 +6,14 @@ export interface Preprocessing {
   mean: number[];
   std: number[];
   resize: 'fill' | 'cover';
+  /** Centre crop's share of the resized image, in (0, 1]; absent: 1 (see src/io/model_folder.ts). */
+  cropFraction?: number;
 }
 
 /**
  * The server's preprocessing in the browser: decode (EXIF orientation applied by createImageBitmap), resize
- * to inputShape on a canvas (`fill` stretches; `cover` scales the short side and crops the centre), drop
- * alpha, then (pixel/255 - mean) / std per channel. The canvas resamples with the browser's filter where
+ * to inputShape on a canvas (`fill` stretches; `cover` scales the short side and crops the centre; a
+ * cropFraction resizes to inputShape / cropFraction and keeps the centre inputShape), drop alpha, then (pixel/255 - mean) / std per channel. The canvas resamples with the browser's filter where
  * the server uses libvips' bilinear reduce (and JPEG shrink-on-load), so resized pixels differ by a few
  * levels (measured mean |diff| 2-3 of 255 for `fill`; `cover` crops can also sit up to half an output
  * pixel apart); images already at the input size are not resampled and agree up to JPEG decoder rounding.
@@ -25,15 +27,13 @@ export async function imageToInput(blob: Blob, prep: Preprocessing): Promise<tf.
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
-  let [sx, sy, sw, sh] = [0, 0, bitmap.width, bitmap.height];
-  if (prep.resize === 'cover') {
-    const scale = Math.max(w / bitmap.width, h / bitmap.height);
-    sw = w / scale;
-    sh = h / scale;
-    sx = (bitmap.width - sw) / 2;
-    sy = (bitmap.height - sh) / 2;
-  }
-  ctx.drawImage(bitmap, sx, sy, sw, sh, 0, 0, w, h);
+  // The resized image's size, then the source rectangle that lands on the centre w x h of it.
+  const crop = prep.cropFraction ?? 1;
+  const [rw, rh] = [Math.max(w, Math.round(w / crop)), Math.max(h, Math.round(h / crop))];
+  let [scaleX, scaleY] = [rw / bitmap.width, rh / bitmap.height];
+  if (prep.resize === 'cover') scaleX = scaleY = Math.max(scaleX, scaleY);
+  const [sw, sh] = [w / scaleX, h / scaleY];
+  ctx.drawImage(bitmap, (bitmap.width - sw) / 2, (bitmap.height - sh) / 2, sw, sh, 0, 0, w, h);
   bitmap.close();
   const rgba = ctx.getImageData(0, 0, w, h).data;
   const out = new Float32Array(h * w * c);

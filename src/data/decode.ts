@@ -1,10 +1,10 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { type Preprocessing, preprocessingProblem } from '../io/model_folder';
+import { type Preprocessing, preprocessingProblem, resizedSize } from '../io/model_folder';
 
 /** What decoding needs to know: the target size and channels, and how other sizes get there. */
-export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize'>;
+export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize' | 'cropFraction'>;
 
 export interface DecodeOptions {
   /** Name used in error messages when the input is bytes rather than a path. */
@@ -80,6 +80,10 @@ function checkGeometry(geometry: ImageGeometry): void {
   if (geometry.resize !== 'fill' && geometry.resize !== 'cover') {
     throw new Error(`preprocessing resize must be "fill" or "cover"; got ${JSON.stringify(geometry.resize)}`);
   }
+  const crop = geometry.cropFraction;
+  if (crop !== undefined && !(typeof crop === 'number' && crop > 0 && crop <= 1)) {
+    throw new Error(`preprocessing cropFraction must be a number in (0, 1]; got ${JSON.stringify(crop)}`);
+  }
 }
 
 /** What the bytes look like, for sharp messages that stop at "corrupt header:" with no detail. */
@@ -97,7 +101,10 @@ function describeBytes(bytes: Uint8Array): string {
  * Decodes a JPEG or PNG of any size to 8-bit HWC pixels of geometry.inputShape. EXIF orientation is
  * applied; alpha is dropped (as PIL's convert('RGB') in Keras does); grayscale becomes 3 equal channels for
  * a 3-channel input and colour becomes luminance for a 1-channel one. `fill` stretches to the target size,
- * `cover` scales the short side to fit and crops the centre. The filter is bilinear (Keras's default for
+ * `cover` scales the short side to fit and crops the centre; with a cropFraction the target is first
+ * inputShape / cropFraction and its centre inputShape is then cut out (torchvision's resize 256 + centre
+ * crop 224; the crop of a non-square image can sit a pixel from torchvision's, which rounds offsets on the
+ * uncropped long side). The filter is bilinear (Keras's default for
  * image_dataset_from_directory; libvips widens it when shrinking, so large photos do not alias). Truncated
  * or corrupt files throw ImageDecodeError: sharp fails on decoder warnings, so no half-decoded image trains.
  */
@@ -110,14 +117,24 @@ export async function decodePixels(
   const name = typeof input === 'string' ? input : (options.name ?? '<image bytes>');
   const bytes = await readInput(input, name);
   const [height, width, channels] = geometry.inputShape;
+  const [resizedHeight, resizedWidth] = resizedSize(geometry);
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    decoded = await sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
+    const resized = sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
       .removeAlpha()
       .toColourspace(channels === 3 ? 'srgb' : 'b-w')
-      .resize(width, height, { fit: geometry.resize, position: 'centre', kernel: 'linear' })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .resize(resizedWidth, resizedHeight, { fit: geometry.resize, position: 'centre', kernel: 'linear' });
+    // extract after resize cuts the resized image.
+    const cropped =
+      resizedWidth === width && resizedHeight === height
+        ? resized
+        : resized.extract({
+            left: Math.round((resizedWidth - width) / 2),
+            top: Math.round((resizedHeight - height) / 2),
+            width,
+            height,
+          });
+    decoded = await cropped.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (e) {
     // Both sharp's constructor (empty input) and the pipeline (corrupt data) throw here. libvips sometimes
     // loses the detail ("Input buffer has corrupt header:"); say what the bytes are instead of nothing.

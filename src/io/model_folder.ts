@@ -7,7 +7,8 @@ import { resolveModelFolder } from './generations';
 
 /**
  * How images become model input; saved as `preprocessing.json` so evaluate, predict, serve and export all
- * feed the network exactly as training did: pixel/255 → resize to inputShape → (x - mean) / std per channel.
+ * feed the network exactly as training did: pixel/255 → resize (to inputShape / cropFraction) → centre crop
+ * to inputShape → (x - mean) / std per channel.
  */
 export interface Preprocessing {
   /** [height, width, channels] of the model input. */
@@ -18,6 +19,22 @@ export interface Preprocessing {
   std: number[];
   /** How images of another size reach inputShape: sharp's `fill` (stretch) or `cover` (centre crop). */
   resize: 'fill' | 'cover';
+  /**
+   * The centre crop's share of the resized image, in (0, 1] (timm's crop_pct); absent means 1 (no crop).
+   * The image is first resized (as `resize` says) to inputShape / cropFraction, then its centre inputShape
+   * is cut out: torchvision's "resize 256, centre crop 224" is `resize: 'cover'`, cropFraction 224/256.
+   */
+  cropFraction?: number;
+}
+
+/**
+ * [height, width] an image is resized to before the centre crop to inputShape: inputShape / cropFraction,
+ * rounded (inputShape itself without a cropFraction).
+ */
+export function resizedSize(prep: Pick<Preprocessing, 'inputShape' | 'cropFraction'>): [number, number] {
+  const [h, w] = prep.inputShape;
+  const f = prep.cropFraction ?? 1;
+  return [Math.max(h, Math.round(h / f)), Math.max(w, Math.round(w / f))];
 }
 
 /** What a model folder says about the network it holds. */
@@ -190,7 +207,8 @@ export const MIN_PREPROCESSING_STD = 1e-6;
 
 /**
  * What is wrong with a preprocessing description, as `field: problem` (null when usable): inputShape is
- * [height, width, 1 or 3] of positive integers, resize is fill or cover, and mean and std have one finite
+ * [height, width, 1 or 3] of positive integers, resize is fill or cover, cropFraction (when present) is in
+ * (0, 1], and mean and std have one finite
  * value per channel, the mean in [0, 1] (a mean of pixel/255) and std >= MIN_PREPROCESSING_STD, so that
  * normalised inputs stay finite.
  */
@@ -207,6 +225,10 @@ export function preprocessingProblem(prep: Preprocessing): string | null {
   }
   if (prep.resize !== 'fill' && prep.resize !== 'cover') {
     return `resize must be "fill" or "cover", got ${JSON.stringify(prep.resize)}`;
+  }
+  const crop = prep.cropFraction as unknown;
+  if (crop !== undefined && (typeof crop !== 'number' || !Number.isFinite(crop) || crop <= 0 || crop > 1)) {
+    return `cropFraction must be a number in (0, 1], got ${JSON.stringify(crop)}`;
   }
   const c = shape[2];
   for (const field of ['mean', 'std'] as const) {
