@@ -47,4 +47,8 @@ export {
   FusedRMSPropOptimizer,
 } from './training/fused_optimizers';
 export * from './training/index';
+export { type CreateModelArgs, createModel } from './weights/create_model';
+export { type DownloadOptions, downloadWeights } from './weights/download';
+export { type LoadWeightsOptions, loadWeights, type WeightsMeta, weightsMeta } from './weights/load';
+export { WEIGHTS, type WeightsEntry, weightsFor } from './weights/registry';
 export { tf };

@@ -1,8 +1,16 @@
+import * as fs from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import type { GoogLeNetArgs } from '../models/googlenet';
 import { PRETRAINED } from '../models/pretrained';
 import { buildModel } from '../models/registry';
-import { folderWidth, type LoadWeightsOptions, loadWeights, type WeightsMeta, weightsMeta } from './load';
+import {
+  folderWidth,
+  type LoadWeightsOptions,
+  loadFolderModel,
+  loadWeights,
+  type WeightsMeta,
+  weightsMeta,
+} from './load';
 import { findWeights, weightsFor } from './registry';
 
 type BuilderArgs = GoogLeNetArgs & Record<string, unknown>;
@@ -27,6 +35,10 @@ export function weightsBuilderArgs(builder: string, weights: string): BuilderArg
   };
 }
 
+function isDirectory(p: string): boolean {
+  return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
 /** Builder arguments plus the weights to start from (any spec loadWeights takes). */
 export type CreateModelArgs = GoogLeNetArgs & Record<string, unknown> & { weights?: string | null };
 
@@ -35,7 +47,7 @@ export type CreateModelArgs = GoogLeNetArgs & Record<string, unknown> & { weight
  * downloads are async. Without `weights` it is buildModel. With a registry name or shipped model, that
  * entry's arguments (class count, input shape, width...) are the defaults and the caller's override them;
  * a model with another class count or without the top takes the body and keeps its new head as
- * initialised. The synchronous builders keep `weights` for the shipped models only (no download there).
+ * initialised. A model folder without other arguments is its own network, as saved. The synchronous builders keep `weights` for the shipped models only (no download there).
  */
 export async function createModel(
   name: string,
@@ -44,6 +56,11 @@ export async function createModel(
 ): Promise<{ model: tf.LayersModel; meta: WeightsMeta | null }> {
   const { weights, ...builderArgs } = args;
   if (weights === undefined || weights === null) return { model: buildModel(name, builderArgs), meta: null };
+  if (Object.keys(builderArgs).length === 0 && !findWeights(name, weights) && isDirectory(weights)) {
+    // A model folder asked for as it is: its own network (model.json), which also holds the builder
+    // arguments model-info.json does not record (googlenet-cifar's stemPool, batchNorm).
+    return loadFolderModel(name, weights);
+  }
   const defaults = weightsBuilderArgs(name, weights);
   const merged: BuilderArgs = { ...defaults, ...builderArgs };
   const model = buildModel(name, merged);

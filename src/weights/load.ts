@@ -2,16 +2,16 @@
 // registry name (downloaded into the cache on first use), a shipped model, a model folder, or a file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import '../layers/lrn';
 import { resolveModelFolder } from '../io/generations';
 import {
   INFO_JSON,
   LABELS_JSON,
-  MODEL_JSON,
+  loadModelFolder,
   PREPROCESSING_JSON,
   type Preprocessing,
   preprocessingProblem,
-  readModelArtifacts,
 } from '../io/model_folder';
 import { PRETRAINED, pretrainedFolder } from '../models/pretrained';
 import { type DownloadOptions, downloadWeights } from './download';
@@ -199,32 +199,69 @@ export function folderWidth(dir: string): { widthMultiplier?: number } {
   return typeof width === 'number' ? { widthMultiplier: width } : {};
 }
 
-/** Loads the weights of model folder `dir` (a generation folder or a plain one) into `model` by name. */
+/** Where two networks differ, layer by layer: a layer of `model` the source lacks or builds otherwise. */
+function architectureProblem(model: tf.LayersModel, source: tf.LayersModel, strict: boolean): string | null {
+  const byName = new Map(source.layers.map((l) => [l.name, l]));
+  for (const layer of model.layers) {
+    const theirs = byName.get(layer.name);
+    const outputOf = (l: tf.layers.Layer) => JSON.stringify(l.outputShape);
+    if (!theirs) {
+      if (strict || layer.weights.length === 0) return `it has no layer ${layer.name}`;
+      continue; // a new head layer, left as built
+    }
+    if (theirs.getClassName() !== layer.getClassName()) {
+      return `its layer ${layer.name} is a ${theirs.getClassName()}, not a ${layer.getClassName()}`;
+    }
+    // A new head (another class count) differs in shape; the body must not.
+    if (outputOf(theirs) !== outputOf(layer) && (strict || layer.weights.length === 0)) {
+      return `its layer ${layer.name} outputs ${outputOf(theirs)}, not ${outputOf(layer)} (built with other arguments?)`;
+    }
+  }
+  if (strict && source.layers.length !== model.layers.length) {
+    return `it has ${source.layers.length} layers, the model ${model.layers.length}`;
+  }
+  return null;
+}
+
+/**
+ * Loads the weights of model folder `dir` into `model` by name, after checking that the folder's network
+ * is the model's layer by layer (same names, classes and output shapes): weights alone would also fit a
+ * network built with other shape-free arguments (googlenet-cifar's stemPool) and predict nonsense.
+ */
 async function loadFolderWeights(
   model: tf.LayersModel,
   builder: string,
   dir: string,
   options: LoadWeightsOptions,
 ): Promise<void> {
-  const resolved = await resolveModelFolder(dir);
-  const info = fs.existsSync(path.join(resolved, INFO_JSON))
-    ? readJsonSync<{ model?: string }>(path.join(resolved, INFO_JSON))
-    : {};
-  if (info.model && info.model !== builder) {
+  const strict = options.strict ?? true;
+  const { model: source, info } = await loadModelFolder(dir);
+  try {
+    if (info.model !== 'unknown' && info.model !== builder) {
+      throw new Error(`${dir}: holds a ${info.model} model, not ${builder}`);
+    }
+    const problem = architectureProblem(model, source, strict);
+    if (problem) throw new Error(`${dir}: not the network ${builder} built here: ${problem}`);
+    const named: tf.NamedTensorMap = {};
+    for (const w of source.weights) named[w.originalName] = w.read();
+    copyNamedWeights(model, named, dir, { strict, print: options.print });
+  } finally {
+    source.dispose();
+  }
+}
+
+/** A model folder's own network and meta, refused when another builder made it. */
+export async function loadFolderModel(
+  builder: string,
+  dir: string,
+): Promise<{ model: tf.LayersModel; meta: WeightsMeta }> {
+  const { model, info } = await loadModelFolder(dir);
+  if (info.model !== 'unknown' && info.model !== builder) {
+    model.dispose();
     throw new Error(`${dir}: holds a ${info.model} model, not ${builder}`);
   }
-  const { weightData, weightSpecs } = readModelArtifacts(resolved);
-  let named: tf.NamedTensorMap;
-  try {
-    named = tf.io.decodeWeights(weightData as ArrayBuffer, weightSpecs ?? []);
-  } catch (e) {
-    throw new Error(`${path.join(dir, MODEL_JSON)}: cannot decode the weights (${(e as Error).message})`);
-  }
-  try {
-    copyNamedWeights(model, named, dir, { strict: options.strict ?? true, print: options.print });
-  } finally {
-    tf.dispose(Object.values(named));
-  }
+  const { labels, preprocessing } = info;
+  return { model, meta: { categories: labels, preprocessing, numClasses: labels.length, source: dir } };
 }
 
 /**
