@@ -10,6 +10,12 @@ export interface Preprocessing {
   cropFraction?: number;
 }
 
+/** Python's round(), as torchvision's center_crop uses it. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /**
  * The server's preprocessing in the browser: decode (EXIF orientation applied by createImageBitmap), resize
  * to inputShape on a canvas (`fill` stretches; `cover` scales the short side and crops the centre; a
@@ -27,13 +33,34 @@ export async function imageToInput(blob: Blob, prep: Preprocessing): Promise<tf.
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
-  // The resized image's size, then the source rectangle that lands on the centre w x h of it.
-  const crop = prep.cropFraction ?? 1;
-  const [rw, rh] = [Math.max(w, Math.round(w / crop)), Math.max(h, Math.round(h / crop))];
-  let [scaleX, scaleY] = [rw / bitmap.width, rh / bitmap.height];
-  if (prep.resize === 'cover') scaleX = scaleY = Math.max(scaleX, scaleY);
-  const [sw, sh] = [w / scaleX, h / scaleY];
-  ctx.drawImage(bitmap, (bitmap.width - sw) / 2, (bitmap.height - sh) / 2, sw, sh, 0, 0, w, h);
+  let [sx, sy, sw, sh] = [0, 0, bitmap.width, bitmap.height];
+  if ((prep.cropFraction ?? 1) !== 1) {
+    // centreCropPlan (src/io/model_folder.ts): torchvision's Resize + CenterCrop arithmetic.
+    const [rw, rh] = [
+      Math.max(w, Math.round(w / prep.cropFraction!)),
+      Math.max(h, Math.round(h / prep.cropFraction!)),
+    ];
+    let [width, height] = [rw, rh];
+    if (prep.resize === 'cover') {
+      if (rw / bitmap.width >= rh / bitmap.height)
+        height = Math.max(rh, Math.floor((rw * bitmap.height) / bitmap.width));
+      else width = Math.max(rw, Math.floor((rh * bitmap.width) / bitmap.height));
+    }
+    const [scaleX, scaleY] = [width / bitmap.width, height / bitmap.height];
+    [sx, sy, sw, sh] = [
+      roundHalfEven((width - w) / 2) / scaleX,
+      roundHalfEven((height - h) / 2) / scaleY,
+      w / scaleX,
+      h / scaleY,
+    ];
+  } else if (prep.resize === 'cover') {
+    const scale = Math.max(w / bitmap.width, h / bitmap.height);
+    sw = w / scale;
+    sh = h / scale;
+    sx = (bitmap.width - sw) / 2;
+    sy = (bitmap.height - sh) / 2;
+  }
+  ctx.drawImage(bitmap, sx, sy, sw, sh, 0, 0, w, h);
   bitmap.close();
   const rgba = ctx.getImageData(0, 0, w, h).data;
   const out = new Float32Array(h * w * c);

@@ -1,7 +1,7 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { type Preprocessing, preprocessingProblem, resizedSize } from '../io/model_folder';
+import { centreCropPlan, type Preprocessing, preprocessingProblem } from '../io/model_folder';
 
 /** What decoding needs to know: the target size and channels, and how other sizes get there. */
 export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize' | 'cropFraction'>;
@@ -97,14 +97,20 @@ function describeBytes(bytes: Uint8Array): string {
   return `${kind} of ${bytes.length} bytes that the decoder cannot parse`;
 }
 
+/** Width and height as displayed: EXIF orientations 5-8 turn the stored image a quarter. */
+async function orientedSize(bytes: Uint8Array): Promise<{ width: number; height: number }> {
+  const { width, height, orientation } = await sharp(bytes).metadata();
+  if (!width || !height) throw new Error('no width and height in the header');
+  return (orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
+}
+
 /**
  * Decodes a JPEG or PNG of any size to 8-bit HWC pixels of geometry.inputShape. EXIF orientation is
  * applied; alpha is dropped (as PIL's convert('RGB') in Keras does); grayscale becomes 3 equal channels for
  * a 3-channel input and colour becomes luminance for a 1-channel one. `fill` stretches to the target size,
  * `cover` scales the short side to fit and crops the centre; with a cropFraction the target is first
- * inputShape / cropFraction and its centre inputShape is then cut out (torchvision's resize 256 + centre
- * crop 224; the crop of a non-square image can sit a pixel from torchvision's, which rounds offsets on the
- * uncropped long side). The filter is bilinear (Keras's default for
+ * inputShape / cropFraction and its centre inputShape is then cut out, with torchvision's arithmetic
+ * (centreCropPlan: resize 256 + centre crop 224). The filter is bilinear (Keras's default for
  * image_dataset_from_directory; libvips widens it when shrinking, so large photos do not alias). Truncated
  * or corrupt files throw ImageDecodeError: sharp fails on decoder warnings, so no half-decoded image trains.
  */
@@ -117,23 +123,22 @@ export async function decodePixels(
   const name = typeof input === 'string' ? input : (options.name ?? '<image bytes>');
   const bytes = await readInput(input, name);
   const [height, width, channels] = geometry.inputShape;
-  const [resizedHeight, resizedWidth] = resizedSize(geometry);
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    const resized = sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
+    const image = sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
       .removeAlpha()
-      .toColourspace(channels === 3 ? 'srgb' : 'b-w')
-      .resize(resizedWidth, resizedHeight, { fit: geometry.resize, position: 'centre', kernel: 'linear' });
-    // extract after resize cuts the resized image.
-    const cropped =
-      resizedWidth === width && resizedHeight === height
-        ? resized
-        : resized.extract({
-            left: Math.round((resizedWidth - width) / 2),
-            top: Math.round((resizedHeight - height) / 2),
-            width,
-            height,
-          });
+      .toColourspace(channels === 3 ? 'srgb' : 'b-w');
+    let cropped: ReturnType<typeof sharp>;
+    if ((geometry.cropFraction ?? 1) === 1) {
+      cropped = image.resize(width, height, { fit: geometry.resize, position: 'centre', kernel: 'linear' });
+    } else {
+      const { width: srcWidth, height: srcHeight } = await orientedSize(bytes);
+      const plan = centreCropPlan(geometry, srcWidth, srcHeight);
+      // extract after resize cuts the resized image.
+      cropped = image
+        .resize(plan.width, plan.height, { fit: 'fill', kernel: 'linear' })
+        .extract({ left: plan.left, top: plan.top, width, height });
+    }
     decoded = await cropped.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (e) {
     // Both sharp's constructor (empty input) and the pipeline (corrupt data) throw here. libvips sometimes
