@@ -139,14 +139,6 @@ function explainRead(file: string, e: unknown): Error {
   return new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
 }
 
-async function readOrExplain(file: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(file);
-  } catch (e) {
-    throw explainRead(file, e);
-  }
-}
-
 function readSyncOrExplain(file: string): Buffer {
   try {
     return fsSync.readFileSync(file);
@@ -301,15 +293,6 @@ export function checkModelMatchesInfo(
   }
 }
 
-async function readJson<T>(file: string): Promise<T> {
-  const text = (await readOrExplain(file)).toString('utf8');
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${file}: not valid JSON`);
-  }
-}
-
 /**
  * Loads a model folder: the network (custom layers must be registered first) and its description, checked
  * (preprocessingProblem, the input shape, one label per output): every command loads folders through here.
@@ -329,25 +312,45 @@ export async function loadModelFolder(folder: string): Promise<{ model: tf.Layer
   }
 }
 
-/** loadModelFolder on one generation (or plain folder) `dir`. */
-async function loadResolvedFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
-  const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
-  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
-    throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);
+function readJsonSync<T>(file: string): T {
+  const text = readSyncOrExplain(file).toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`${file}: not valid JSON`);
   }
-  const preprocessing = await readJson<Preprocessing>(path.join(dir, PREPROCESSING_JSON));
-  const meta = await readJson<{ model: string; widthMultiplier: number }>(path.join(dir, INFO_JSON)).catch(
-    () => ({
-      model: 'unknown',
-      widthMultiplier: 1,
-    }),
-  );
+}
+
+/**
+ * What a model folder (one generation, or a plain folder) says about its network: labels.json and
+ * preprocessing.json checked (preprocessingProblem), model-info.json when present. Synchronous, so that
+ * weightsMeta can describe a folder without loading it.
+ */
+export function readModelInfo(dir: string): ModelInfo {
+  const labelsFile = path.join(dir, LABELS_JSON);
+  const labels = readJsonSync<string[]>(labelsFile);
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
+    throw new Error(`${labelsFile}: expected a JSON array of class names`);
+  }
   const prepFile = path.join(dir, PREPROCESSING_JSON);
-  // Refuse a bad preprocessing.json before loading the weights: the error is the same and cheaper.
+  const preprocessing = readJsonSync<Preprocessing>(prepFile);
   const problem = preprocessingProblem(preprocessing);
   if (problem) throw new Error(`${prepFile}: ${problem}`);
+  let meta = { model: 'unknown', widthMultiplier: 1 };
+  try {
+    meta = readJsonSync<typeof meta>(path.join(dir, INFO_JSON));
+  } catch {
+    // model-info.json is optional (folders of older versions).
+  }
+  return { ...meta, labels, preprocessing };
+}
+
+/** loadModelFolder on one generation (or plain folder) `dir`. */
+async function loadResolvedFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
+  // The description first: a bad preprocessing.json is refused before the weights are read.
+  const info = readModelInfo(dir);
+  const prepFile = path.join(dir, PREPROCESSING_JSON);
   const model = await tf.loadLayersModel(folderLoader(dir));
-  const info = { ...meta, labels, preprocessing };
   try {
     checkModelMatchesInfo(model, info, { preprocessing: prepFile, labels: path.join(dir, LABELS_JSON) });
   } catch (e) {

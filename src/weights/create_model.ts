@@ -1,16 +1,10 @@
 import * as fs from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
+import { readModelInfo } from '../io/model_folder';
 import type { GoogLeNetArgs } from '../models/googlenet';
 import { PRETRAINED } from '../models/pretrained';
 import { buildModel } from '../models/registry';
-import {
-  folderWidth,
-  type LoadWeightsOptions,
-  loadFolderModel,
-  loadWeights,
-  type WeightsMeta,
-  weightsMeta,
-} from './load';
+import { type LoadWeightsOptions, loadFolderModel, loadWeights, type WeightsMeta, weightsMeta } from './load';
 import { findWeights, weightsFor } from './registry';
 
 type BuilderArgs = GoogLeNetArgs & Record<string, unknown>;
@@ -31,7 +25,7 @@ export function weightsBuilderArgs(builder: string, weights: string): BuilderArg
   return {
     numClasses: meta.numClasses,
     inputShape: [...meta.preprocessing.inputShape],
-    ...folderWidth(weights),
+    widthMultiplier: readModelInfo(weights).widthMultiplier,
   };
 }
 

@@ -5,14 +5,7 @@ import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import '../layers/lrn';
 import { resolveModelFolder } from '../io/generations';
-import {
-  INFO_JSON,
-  LABELS_JSON,
-  loadModelFolder,
-  PREPROCESSING_JSON,
-  type Preprocessing,
-  preprocessingProblem,
-} from '../io/model_folder';
+import { loadModelFolder, type Preprocessing, readModelInfo } from '../io/model_folder';
 import { PRETRAINED, pretrainedFolder } from '../models/pretrained';
 import { type DownloadOptions, downloadWeights } from './download';
 import {
@@ -99,32 +92,9 @@ function resolveSpec(builder: string, spec: string): Resolved {
   throw new Error(`unknown weights ${JSON.stringify(spec)} for ${builder}; ${knownWeightsText(builder)}`);
 }
 
-function readJsonSync<T>(file: string): T {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${file}: not valid JSON`);
-  }
-}
-
-/** A model folder's labels and preprocessing as weights meta, checked as loadModelFolder checks them. */
+/** A model folder's labels and preprocessing (readModelInfo, checked) as weights meta. */
 function folderMeta(dir: string, source: string): WeightsMeta {
-  const labelsFile = path.join(dir, LABELS_JSON);
-  const labels = readJsonSync<string[]>(labelsFile);
-  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
-    throw new Error(`${labelsFile}: expected a JSON array of class names`);
-  }
-  const prepFile = path.join(dir, PREPROCESSING_JSON);
-  const preprocessing = readJsonSync<Preprocessing>(prepFile);
-  const problem = preprocessingProblem(preprocessing);
-  if (problem) throw new Error(`${prepFile}: ${problem}`);
+  const { labels, preprocessing } = readModelInfo(dir);
   return { categories: labels, preprocessing, numClasses: labels.length, source };
 }
 
@@ -191,14 +161,6 @@ export function copyNamedWeights(
   }
 }
 
-/** The width multiplier a model folder's model-info.json records, as builder arguments ({} when none). */
-export function folderWidth(dir: string): { widthMultiplier?: number } {
-  const file = path.join(dir, INFO_JSON);
-  if (!fs.existsSync(file)) return {};
-  const width = readJsonSync<{ widthMultiplier?: unknown }>(file).widthMultiplier;
-  return typeof width === 'number' ? { widthMultiplier: width } : {};
-}
-
 /** Where two networks differ, layer by layer: a layer of `model` the source lacks or builds otherwise. */
 function architectureProblem(model: tf.LayersModel, source: tf.LayersModel, strict: boolean): string | null {
   const byName = new Map(source.layers.map((l) => [l.name, l]));
@@ -260,8 +222,8 @@ export async function loadFolderModel(
     model.dispose();
     throw new Error(`${dir}: holds a ${info.model} model, not ${builder}`);
   }
-  const { labels, preprocessing } = info;
-  return { model, meta: { categories: labels, preprocessing, numClasses: labels.length, source: dir } };
+  const { labels: categories, preprocessing } = info;
+  return { model, meta: { categories, preprocessing, numClasses: categories.length, source: dir } };
 }
 
 /**
