@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { decodePixels } from '../src/data/decode';
-import { type Preprocessing, preprocessingProblem, resizedSize } from '../src/io/model_folder';
+import { resizedSize } from '../src/io/centre_crop';
+import { type Preprocessing, preprocessingProblem } from '../src/io/model_folder';
 import { pretrainedFolder } from '../src/models/pretrained';
 import { findWeights } from '../src/weights/registry';
 

@@ -1,26 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import { centreCropPlan } from '../src/io/centre_crop';
+import type { Preprocessing } from '../src/io/model_folder';
 
-/** preprocessing.json of the model folder (see src/io/model_folder.ts). */
-export interface Preprocessing {
-  inputShape: [number, number, number];
-  mean: number[];
-  std: number[];
-  resize: 'fill' | 'cover';
-  /** Centre crop's share of the resized image, in (0, 1]; absent: 1 (see src/io/model_folder.ts). */
-  cropFraction?: number;
-}
-
-/** Python's round(), as torchvision's center_crop uses it. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+/** preprocessing.json of the model folder (the type only: the page bundles no Node code). */
+export type { Preprocessing };
 
 /**
  * The server's preprocessing in the browser: decode (EXIF orientation applied by createImageBitmap), resize
  * to inputShape on a canvas (`fill` stretches; `cover` scales the short side and crops the centre; a
- * cropFraction resizes to inputShape / cropFraction and keeps the centre inputShape), drop alpha, then (pixel/255 - mean) / std per channel. The canvas resamples with the browser's filter where
- * the server uses libvips' bilinear reduce (and JPEG shrink-on-load), so resized pixels differ by a few
+ * cropFraction resizes to inputShape / cropFraction and keeps the centre inputShape), drop alpha, then
+ * (pixel/255 - mean) / std per channel. The canvas resamples with the browser's filter where the server uses libvips' bilinear reduce (and JPEG shrink-on-load), so resized pixels differ by a few
  * levels (measured mean |diff| 2-3 of 255 for `fill`; `cover` crops can also sit up to half an output
  * pixel apart); images already at the input size are not resampled and agree up to JPEG decoder rounding.
  */
@@ -35,24 +24,10 @@ export async function imageToInput(blob: Blob, prep: Preprocessing): Promise<tf.
   ctx.imageSmoothingQuality = 'high';
   let [sx, sy, sw, sh] = [0, 0, bitmap.width, bitmap.height];
   if ((prep.cropFraction ?? 1) !== 1) {
-    // centreCropPlan (src/io/model_folder.ts): torchvision's Resize + CenterCrop arithmetic.
-    const [rw, rh] = [
-      Math.max(w, Math.round(w / prep.cropFraction!)),
-      Math.max(h, Math.round(h / prep.cropFraction!)),
-    ];
-    let [width, height] = [rw, rh];
-    if (prep.resize === 'cover') {
-      if (rw / bitmap.width >= rh / bitmap.height)
-        height = Math.max(rh, Math.floor((rw * bitmap.height) / bitmap.width));
-      else width = Math.max(rw, Math.floor((rh * bitmap.width) / bitmap.height));
-    }
-    const [scaleX, scaleY] = [width / bitmap.width, height / bitmap.height];
-    [sx, sy, sw, sh] = [
-      roundHalfEven((width - w) / 2) / scaleX,
-      roundHalfEven((height - h) / 2) / scaleY,
-      w / scaleX,
-      h / scaleY,
-    ];
+    // The server's arithmetic (torchvision's Resize + CenterCrop), mapped back onto the source image.
+    const plan = centreCropPlan(prep, bitmap.width, bitmap.height);
+    const [scaleX, scaleY] = [plan.width / bitmap.width, plan.height / bitmap.height];
+    [sx, sy, sw, sh] = [plan.left / scaleX, plan.top / scaleY, w / scaleX, h / scaleY];
   } else if (prep.resize === 'cover') {
     const scale = Math.max(w / bitmap.width, h / bitmap.height);
     sw = w / scale;

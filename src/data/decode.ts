@@ -1,7 +1,8 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { centreCropPlan, type Preprocessing, preprocessingProblem } from '../io/model_folder';
+import { centreCropPlan } from '../io/centre_crop';
+import { type Preprocessing, preprocessingProblem } from '../io/model_folder';
 
 /** What decoding needs to know: the target size and channels, and how other sizes get there. */
 export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize' | 'cropFraction'>;
