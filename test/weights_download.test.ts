@@ -49,6 +49,11 @@ before(async () => {
         res.writeHead(200, { 'Content-Length': GOOD.length });
         res.write(GOOD.subarray(0, 100_000), () => res.socket?.destroy());
         return;
+      case '/stalled.pth':
+        // Headers and a first chunk, then nothing: the download must give up, not hang.
+        res.writeHead(200, { 'Content-Length': GOOD.length });
+        res.write(GOOD.subarray(0, 1000));
+        return;
       default:
         res.writeHead(404);
         res.end('not found');
@@ -58,7 +63,10 @@ before(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(() => server.close());
+after(() => {
+  server.closeAllConnections();
+  server.close();
+});
 
 async function freshCache(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'inception-cache-'));
@@ -153,6 +161,16 @@ for (const [what, f, message] of failures) {
     assert.deepEqual(await cacheEntries(cache), []);
   });
 }
+
+test('a stalled download times out: one line naming the URL, nothing left in the cache', async () => {
+  const cache = await freshCache();
+  const f = file('stalled.pth', { algorithm: 'sha256', hex: sha256(GOOD) });
+  await assert.rejects(
+    downloadWeights(f, { cache, urlBase: base, progress: null, timeoutSeconds: 0.3 }),
+    /stalled\.pth: download failed after 1000 bytes \(no data for 0\.3 s\)$/,
+  );
+  assert.deepEqual(await cacheEntries(cache), []);
+});
 
 test('connection refused: one line naming the URL, nothing left in the cache', async () => {
   const cache = await freshCache();
