@@ -12,6 +12,8 @@ export const backendReady = selectBackend();
 export { installFrugalGradients } from './autodiff/frugal_gradients';
 export type { BackendName } from './backend/select';
 export * from './data/index';
+export { batchNormStatistics, DataParallel, type StepTotals } from './distributed/data_parallel';
+export * from './distributed/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export * from './io/model_folder';
@@ -24,6 +26,7 @@ export * from './models/googlenet_bn';
 export * from './models/googlenet_cifar';
 export * from './models/googlenet_paper';
 export * from './models/inception_module';
+export * from './models/inception_v3';
 export { LayerSeeds, layerSeeds } from './models/layer_seeds';
 export {
   loadPretrainedWeights,

@@ -292,6 +292,14 @@ const activation: LayerConverter = (layer, [x], g) => [
   applyActivation(g, layer, x.name, (layer.getConfig() as any).activation, x.shape.length),
 ];
 
+/** ZeroPadding2D ([[top, bottom], [left, right]]) → Pad with zeros on the NCHW value's H and W. */
+const zeroPadding2d: LayerConverter = (layer, [x], g) => {
+  requireChannelsLast(layer);
+  const [[top, bottom], [left, right]] = layer.getConfig().padding as number[][];
+  const pads = g.int64Weight(`${layer.name}_pads`, [0, 0, top, left, 0, 0, bottom, right]);
+  return g.node('Pad', [x.name, pads], layer.name, { mode: 'constant' });
+};
+
 /** Layers that compute nothing at inference. */
 const identity: LayerConverter = (_layer, [x]) => [x.name];
 
@@ -321,6 +329,7 @@ export const LAYER_CONVERTERS: Record<string, LayerConverter> = {
   Flatten: flatten,
   Activation: activation,
   Add: add,
+  ZeroPadding2D: zeroPadding2d,
   Dropout: identity,
   SpatialDropout2D: identity,
   GaussianNoise: identity,

@@ -38,7 +38,12 @@ export interface LoadWeightsOptions {
   download?: DownloadOptions;
 }
 
-type FormatLoader = (model: tf.LayersModel, file: string) => Promise<void>;
+/** A format loader (src/weights/*.ts); `print` receives what it loaded and what it left as initialised. */
+type FormatLoader = (
+  model: tf.LayersModel,
+  file: string,
+  options?: { print?: (line: string) => void },
+) => Promise<void>;
 
 /** Each file format's reader, imported when first used (h5wasm and onnx-proto load only when needed). */
 const FORMAT_LOADERS: Record<WeightsFormat, () => Promise<FormatLoader>> = {
@@ -246,7 +251,7 @@ export async function loadWeights(
       const { entry } = resolved;
       const file = fileForModel(entry, hasSourceTop(model, entry.meta.numClasses));
       const local = await downloadWeights(file, { print: options.print, ...options.download });
-      await (await FORMAT_LOADERS[entry.format]())(model, local);
+      await (await FORMAT_LOADERS[entry.format]())(model, local, { print: options.print });
       return publishedMeta(entry, file.url);
     }
     case 'shipped': {
@@ -258,7 +263,7 @@ export async function loadWeights(
       await loadFolderWeights(model, builder, resolved.dir, options);
       return folderMeta(await resolveModelFolder(resolved.dir), resolved.dir);
     case 'file':
-      await (await FORMAT_LOADERS[resolved.format]())(model, resolved.file);
+      await (await FORMAT_LOADERS[resolved.format]())(model, resolved.file, { print: options.print });
       return null;
   }
 }

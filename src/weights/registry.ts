@@ -57,8 +57,8 @@ export interface PublishedWeights {
   builder: string;
   name: string;
   format: WeightsFormat;
-  /** The builder arguments the weights fit (with the classifier). */
-  args: { numClasses: number; inputShape: [number, number, number] };
+  /** The builder arguments the weights fit (with the classifier; googlenet-paper's `caffe: true`, ...). */
+  args: { numClasses: number; inputShape: [number, number, number]; [option: string]: unknown };
   /** One file, or one with and one without the classifier. */
   files: WeightsFile[];
   meta: PublishedMeta;
@@ -188,7 +188,8 @@ export const WEIGHTS: WeightsEntry[] = [
     builder: 'googlenet-paper',
     name: 'imagenet',
     format: 'onnx',
-    args: { numClasses: 1000, inputShape: [224, 224, 3] },
+    // Caffe's symmetric 7x7/2 padding and ceil-mode pools: the zoo network exactly (src/weights/onnx_googlenet.ts).
+    args: { numClasses: 1000, inputShape: [224, 224, 3], caffe: true },
     files: [
       {
         // The zoo stores the file in Git LFS; GitHub's raw URL redirects to the LFS object. The SHA-256 is
