@@ -275,13 +275,40 @@ export async function loadModelFolder(folder: string): Promise<{ model: tf.Layer
   }
 }
 
-function readJsonSync<T>(file: string): T {
-  const text = readSyncOrExplain(file).toString('utf8');
+function parseJson<T>(file: string, bytes: Buffer): T {
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(bytes.toString('utf8')) as T;
   } catch {
     throw new Error(`${file}: not valid JSON`);
   }
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    throw explainRead(file, e);
+  }
+  return parseJson<T>(file, bytes);
+}
+
+/** model-info.json is optional (folders of older versions). */
+const UNKNOWN_INFO = { model: 'unknown', widthMultiplier: 1 };
+
+/** The parsed labels.json, preprocessing.json and model-info.json of `dir`, checked, as a ModelInfo. */
+function checkedModelInfo(
+  dir: string,
+  labels: unknown,
+  preprocessing: Preprocessing,
+  meta: { model: string; widthMultiplier: number },
+): ModelInfo {
+  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
+    throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);
+  }
+  const problem = preprocessingProblem(preprocessing);
+  if (problem) throw new Error(`${path.join(dir, PREPROCESSING_JSON)}: ${problem}`);
+  return { ...meta, labels, preprocessing };
 }
 
 /**
@@ -290,28 +317,24 @@ function readJsonSync<T>(file: string): T {
  * weightsMeta can describe a folder without loading it.
  */
 export function readModelInfo(dir: string): ModelInfo {
-  const labelsFile = path.join(dir, LABELS_JSON);
-  const labels = readJsonSync<string[]>(labelsFile);
-  if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
-    throw new Error(`${labelsFile}: expected a JSON array of class names`);
-  }
-  const prepFile = path.join(dir, PREPROCESSING_JSON);
-  const preprocessing = readJsonSync<Preprocessing>(prepFile);
-  const problem = preprocessingProblem(preprocessing);
-  if (problem) throw new Error(`${prepFile}: ${problem}`);
-  let meta = { model: 'unknown', widthMultiplier: 1 };
+  const read = <T>(name: string): T =>
+    parseJson<T>(path.join(dir, name), readSyncOrExplain(path.join(dir, name)));
+  let meta = UNKNOWN_INFO;
   try {
-    meta = readJsonSync<typeof meta>(path.join(dir, INFO_JSON));
+    meta = read(INFO_JSON);
   } catch {
-    // model-info.json is optional (folders of older versions).
+    // absent or unreadable: as loadModelFolder treats it
   }
-  return { ...meta, labels, preprocessing };
+  return checkedModelInfo(dir, read(LABELS_JSON), read(PREPROCESSING_JSON), meta);
 }
 
 /** loadModelFolder on one generation (or plain folder) `dir`. */
 async function loadResolvedFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
   // The description first: a bad preprocessing.json is refused before the weights are read.
-  const info = readModelInfo(dir);
+  const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
+  const preprocessing = await readJson<Preprocessing>(path.join(dir, PREPROCESSING_JSON));
+  const meta = await readJson<typeof UNKNOWN_INFO>(path.join(dir, INFO_JSON)).catch(() => UNKNOWN_INFO);
+  const info = checkedModelInfo(dir, labels, preprocessing, meta);
   const prepFile = path.join(dir, PREPROCESSING_JSON);
   const model = await tf.loadLayersModel(folderLoader(dir));
   try {
