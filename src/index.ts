@@ -64,4 +64,8 @@ export {
   setTorchvisionGoogLeNetWeights,
   type TorchvisionLoadReport,
 } from './weights/torchvision_googlenet';
+export { type CreateModelArgs, createModel } from './weights/create_model';
+export { type DownloadOptions, downloadWeights } from './weights/download';
+export { type LoadWeightsOptions, loadWeights, type WeightsMeta, weightsMeta } from './weights/load';
+export { WEIGHTS, type WeightsEntry, weightsFor } from './weights/registry';
 export { tf };

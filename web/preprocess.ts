@@ -1,18 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import { centreCropPlan } from '../src/io/centre_crop';
+import type { Preprocessing } from '../src/io/model_folder';
 
-/** preprocessing.json of the model folder (see src/io/model_folder.ts). */
-export interface Preprocessing {
-  inputShape: [number, number, number];
-  mean: number[];
-  std: number[];
-  resize: 'fill' | 'cover';
-}
+/** preprocessing.json of the model folder (the type only: the page bundles no Node code). */
+export type { Preprocessing };
 
 /**
  * The server's preprocessing in the browser: decode (EXIF orientation applied by createImageBitmap), resize
- * to inputShape on a canvas (`fill` stretches; `cover` scales the short side and crops the centre), drop
- * alpha, then (pixel/255 - mean) / std per channel. The canvas resamples with the browser's filter where
- * the server uses libvips' bilinear reduce (and JPEG shrink-on-load), so resized pixels differ by a few
+ * to inputShape on a canvas (`fill` stretches; `cover` scales the short side and crops the centre; a
+ * cropFraction resizes to inputShape / cropFraction and keeps the centre inputShape), drop alpha, then
+ * (pixel/255 - mean) / std per channel. The canvas resamples with the browser's filter where the server uses libvips' bilinear reduce (and JPEG shrink-on-load), so resized pixels differ by a few
  * levels (measured mean |diff| 2-3 of 255 for `fill`; `cover` crops can also sit up to half an output
  * pixel apart); images already at the input size are not resampled and agree up to JPEG decoder rounding.
  */
@@ -26,7 +23,12 @@ export async function imageToInput(blob: Blob, prep: Preprocessing): Promise<tf.
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
   let [sx, sy, sw, sh] = [0, 0, bitmap.width, bitmap.height];
-  if (prep.resize === 'cover') {
+  if ((prep.cropFraction ?? 1) !== 1) {
+    // The server's arithmetic (torchvision's Resize + CenterCrop), mapped back onto the source image.
+    const plan = centreCropPlan(prep, bitmap.width, bitmap.height);
+    const [scaleX, scaleY] = [plan.width / bitmap.width, plan.height / bitmap.height];
+    [sx, sy, sw, sh] = [plan.left / scaleX, plan.top / scaleY, w / scaleX, h / scaleY];
+  } else if (prep.resize === 'cover') {
     const scale = Math.max(w / bitmap.width, h / bitmap.height);
     sw = w / scale;
     sh = h / scale;

@@ -1,14 +1,15 @@
-import { EVALUATE_DEFAULTS, type EvaluationReport, evaluateModelFolder } from '../training/evaluate';
+import { EVALUATE_DEFAULTS, type EvaluationReport, evaluateModel } from '../training/evaluate';
 import { defineCommand, parseCommandLine } from './flags';
-import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
+import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
 
 export const command = defineCommand({
   name: 'evaluate',
-  usage: '--model-dir DIR | --model NAME --data DIR [--batch-size N] [--skip-bad-files] [--json]',
+  usage:
+    '--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] --data DIR [--batch-size N] [--skip-bad-files] [--json]',
   description:
     "Evaluates the model folder on DIR/<class>/<images>; the class folders must be the model's labels (labels.json). Images are resized and normalised as preprocessing.json says. Prints loss, top-1 and top-5 accuracy, a per-class table and the confusion matrix (rows: true class, columns: predicted).",
   flags: {
-    ...MODEL_DIR_FLAGS,
+    ...MODEL_WEIGHTS_FLAGS,
     data: {
       type: 'string',
       metavar: 'DIR',
@@ -59,11 +60,16 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);
   if (!cmd) return 0;
   const { values } = cmd;
-  const modelDir = modelDirFrom(values);
-  const report = await evaluateModelFolder(modelDir, values.data, {
-    batchSize: values['batch-size'],
-    onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
-  });
+  const { model, info, source } = await loadModelFromFlags(values);
+  let report: EvaluationReport;
+  try {
+    report = await evaluateModel(model, info, source, values.data, {
+      batchSize: values['batch-size'],
+      onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
+    });
+  } finally {
+    model.dispose();
+  }
   console.log(values.json ? JSON.stringify(report) : formatEvaluation(report));
   return 0;
 }

@@ -1,18 +1,17 @@
 import '../layers/lrn';
 import { exportOnnx } from '../export/onnx';
 import { exportTfjs } from '../export/tfjs';
-import { loadModelFolder } from '../io/model_folder';
 import { UsageError } from './args';
 import { defineCommand, parseCommandLine } from './flags';
-import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
+import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
 
 const FORMATS = ['onnx', 'tfjs'] as const;
 
 export const command = defineCommand({
   name: 'export',
-  usage: `--model-dir DIR | --model NAME --format ${FORMATS.join('|')} [--float16] --out PATH`,
+  usage: `--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] --format ${FORMATS.join('|')} [--float16] --out PATH`,
   flags: {
-    ...MODEL_DIR_FLAGS,
+    ...MODEL_WEIGHTS_FLAGS,
     format: {
       type: 'choice',
       choices: FORMATS,
@@ -39,9 +38,8 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);
   if (!cmd) return 0;
   const { values } = cmd;
-  const modelDir = modelDirFrom(values);
   if (values.float16 && values.format !== 'tfjs') throw new UsageError('--float16 applies to --format tfjs');
-  const { model, info } = await loadModelFolder(modelDir);
+  const { model, info } = await loadModelFromFlags(values);
   if (values.format === 'onnx') {
     await exportOnnx(model, info, values.out);
     console.log(`wrote ${values.out} (ONNX opset 13, input NHWC [batch,${info.preprocessing.inputShape}])`);

@@ -1,16 +1,15 @@
-import { loadModelFolder } from '../io/model_folder';
 import { DEFAULT_TOP_K } from '../models/top_k';
 import { type ImagePrediction, predictImages } from '../training/predict';
 import { defineCommand, parseCommandLine } from './flags';
-import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
+import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
 
 export const command = defineCommand({
   name: 'predict',
-  usage: '--model-dir DIR | --model NAME [--top K] [--json] IMAGE...',
+  usage: '--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] [--top K] [--json] IMAGE...',
   description:
-    "Classifies each JPEG or PNG image (any size; resized and normalised as the model folder's preprocessing.json says) and prints its K most probable labels with probabilities.",
+    "Classifies each JPEG or PNG image (any size; resized, cropped and normalised as the model folder's preprocessing.json, or the weights' meta, says) and prints its K most probable labels with probabilities. `--model googlenet-torchvision --weights imagenet photo.jpg` prints ImageNet labels.",
   flags: {
-    ...MODEL_DIR_FLAGS,
+    ...MODEL_WEIGHTS_FLAGS,
     top: { type: 'int', metavar: 'K', default: DEFAULT_TOP_K, help: 'labels per image' },
     json: { type: 'boolean', help: 'print {"modelDir", "predictions"} as one JSON document' },
   },
@@ -31,8 +30,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);
   if (!cmd) return 0;
   const { values, positionals } = cmd;
-  const modelDir = modelDirFrom(values);
-  const { model, info } = await loadModelFolder(modelDir);
+  const { model, info, source: modelDir } = await loadModelFromFlags(values);
   try {
     const results = await predictImages(model, info, positionals, values.top);
     console.log(

@@ -3,7 +3,7 @@ import { isLoopback } from '../serve/access';
 import { LIMIT_DEFAULTS } from '../serve/limits';
 import { createInferenceServer, SERVE_DEFAULTS } from '../serve/server';
 import { defineCommand, parseCommandLine } from './flags';
-import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
+import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS, modelDirFrom } from './model_dir';
 
 const MIB = 1024 * 1024;
 const seconds = (ms: number) => ms / 1000;
@@ -11,7 +11,7 @@ const seconds = (ms: number) => ms / 1000;
 export const command = defineCommand({
   name: 'serve',
   usage:
-    '--model-dir DIR | --model NAME [--port N] [--host ADDRESS] [--name NAME] [--api-key KEY] [--cors ORIGIN] [limits]',
+    '--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] [--port N] [--host ADDRESS] [--name NAME] [--api-key KEY] [--cors ORIGIN] [limits]',
   description: `  POST /v1/predict[?top=K]  body image/jpeg or image/png, or multipart/form-data with one or more files
   GET  /v1/model            name, labels, input shape, parameter count
   GET  /healthz             liveness and queue depth
@@ -22,7 +22,7 @@ export const command = defineCommand({
   GET  /                    the browser page (tfjs in the browser next to the server's answer)
   GET  /model/model.json    the model as a tfjs web export;  GET /report  the training report`,
   flags: {
-    ...MODEL_DIR_FLAGS,
+    ...MODEL_WEIGHTS_FLAGS,
     port: {
       type: 'int',
       min: 0,
@@ -132,13 +132,15 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);
   if (!cmd) return 0;
   const { values } = cmd;
-  const modelDir = modelDirFrom(values);
+  // A folder is served as a folder (its report and history too); --weights builds the model here.
+  const loaded = values.weights === undefined ? null : await loadModelFromFlags(values);
+  const modelDir = loaded ? loaded.source : modelDirFrom(values);
   const ms = (s: number | undefined) => (s === undefined ? undefined : Math.max(1, Math.round(s * 1000)));
   const megapixels = values['max-megapixels'];
   const apiKey = values['api-key'] ?? (process.env.INCEPTION_API_KEY || undefined);
   const service = await createInferenceServer({
-    modelDir,
-    name: values.name,
+    ...(loaded ? { model: loaded.model, info: loaded.info } : { modelDir }),
+    name: values.name ?? (loaded ? loaded.info.model : undefined),
     port: values.port,
     host: values.host,
     maxBatch: values['max-batch'],

@@ -1,10 +1,11 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
+import { centreCropPlan } from '../io/centre_crop';
 import { type Preprocessing, preprocessingProblem } from '../io/model_folder';
 
 /** What decoding needs to know: the target size and channels, and how other sizes get there. */
-export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize'>;
+export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize' | 'cropFraction'>;
 
 export interface DecodeOptions {
   /** Name used in error messages when the input is bytes rather than a path. */
@@ -80,6 +81,10 @@ function checkGeometry(geometry: ImageGeometry): void {
   if (geometry.resize !== 'fill' && geometry.resize !== 'cover') {
     throw new Error(`preprocessing resize must be "fill" or "cover"; got ${JSON.stringify(geometry.resize)}`);
   }
+  const crop = geometry.cropFraction;
+  if (crop !== undefined && !(typeof crop === 'number' && crop > 0 && crop <= 1)) {
+    throw new Error(`preprocessing cropFraction must be a number in (0, 1]; got ${JSON.stringify(crop)}`);
+  }
 }
 
 /** What the bytes look like, for sharp messages that stop at "corrupt header:" with no detail. */
@@ -93,11 +98,20 @@ function describeBytes(bytes: Uint8Array): string {
   return `${kind} of ${bytes.length} bytes that the decoder cannot parse`;
 }
 
+/** Width and height as displayed: EXIF orientations 5-8 turn the stored image a quarter. */
+async function orientedSize(bytes: Uint8Array): Promise<{ width: number; height: number }> {
+  const { width, height, orientation } = await sharp(bytes).metadata();
+  if (!width || !height) throw new Error('no width and height in the header');
+  return (orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
+}
+
 /**
  * Decodes a JPEG or PNG of any size to 8-bit HWC pixels of geometry.inputShape. EXIF orientation is
  * applied; alpha is dropped (as PIL's convert('RGB') in Keras does); grayscale becomes 3 equal channels for
  * a 3-channel input and colour becomes luminance for a 1-channel one. `fill` stretches to the target size,
- * `cover` scales the short side to fit and crops the centre. The filter is bilinear (Keras's default for
+ * `cover` scales the short side to fit and crops the centre; with a cropFraction the target is first
+ * inputShape / cropFraction and its centre inputShape is then cut out, with torchvision's arithmetic
+ * (centreCropPlan: resize 256 + centre crop 224). The filter is bilinear (Keras's default for
  * image_dataset_from_directory; libvips widens it when shrinking, so large photos do not alias). Truncated
  * or corrupt files throw ImageDecodeError: sharp fails on decoder warnings, so no half-decoded image trains.
  */
@@ -112,12 +126,21 @@ export async function decodePixels(
   const [height, width, channels] = geometry.inputShape;
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    decoded = await sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
+    const image = sharp(bytes, { failOn: 'warning', autoOrient: true, sequentialRead: true })
       .removeAlpha()
-      .toColourspace(channels === 3 ? 'srgb' : 'b-w')
-      .resize(width, height, { fit: geometry.resize, position: 'centre', kernel: 'linear' })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+      .toColourspace(channels === 3 ? 'srgb' : 'b-w');
+    let cropped: ReturnType<typeof sharp>;
+    if ((geometry.cropFraction ?? 1) === 1) {
+      cropped = image.resize(width, height, { fit: geometry.resize, position: 'centre', kernel: 'linear' });
+    } else {
+      const { width: srcWidth, height: srcHeight } = await orientedSize(bytes);
+      const plan = centreCropPlan(geometry, srcWidth, srcHeight);
+      // extract after resize cuts the resized image.
+      cropped = image
+        .resize(plan.width, plan.height, { fit: 'fill', kernel: 'linear' })
+        .extract({ left: plan.left, top: plan.top, width, height });
+    }
+    decoded = await cropped.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (e) {
     // Both sharp's constructor (empty input) and the pipeline (corrupt data) throw here. libvips sometimes
     // loses the detail ("Input buffer has corrupt header:"); say what the bytes are instead of nothing.

@@ -8,6 +8,7 @@ import { addonLookup, loadAddon } from '../backend/addon';
 import { machineMissingCpuFlags } from '../backend/addon_locate';
 import { mpiAddonLookup } from '../backend/mpi_addon';
 import { type BackendChoice, chooseBackend } from '../backend/select';
+import { cacheDir } from '../io/cache_dir';
 import { packageRoot, packageVersion } from '../io/package_root';
 import { PRETRAINED, pretrainedFolder } from '../models/pretrained';
 
@@ -42,10 +43,7 @@ export interface EnvironmentReport {
   env: Record<string, string>;
 }
 
-/** The cache folder for downloads and converted weights: INCEPTION_HOME, else ~/.cache/inception-net. */
-export function cacheDir(): string {
-  return process.env.INCEPTION_HOME || path.join(os.homedir(), '.cache', 'inception-net');
-}
+export { cacheDir };
 
 /** Paths of mapped files whose name starts with `prefix` (e.g. `libdnnl.so`), from a /proc/PID/maps text. */
 export function mappedLibraries(maps: string, prefix: string): string[] {

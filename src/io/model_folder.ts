@@ -7,7 +7,8 @@ import { resolveModelFolder } from './generations';
 
 /**
  * How images become model input; saved as `preprocessing.json` so evaluate, predict, serve and export all
- * feed the network exactly as training did: pixel/255 → resize to inputShape → (x - mean) / std per channel.
+ * feed the network exactly as training did: pixel/255 → resize (to inputShape / cropFraction) → centre crop
+ * to inputShape → (x - mean) / std per channel.
  */
 export interface Preprocessing {
   /** [height, width, channels] of the model input. */
@@ -18,6 +19,12 @@ export interface Preprocessing {
   std: number[];
   /** How images of another size reach inputShape: sharp's `fill` (stretch) or `cover` (centre crop). */
   resize: 'fill' | 'cover';
+  /**
+   * The centre crop's share of the resized image, in (0, 1] (timm's crop_pct); absent means 1 (no crop).
+   * The image is first resized (as `resize` says) to inputShape / cropFraction, then its centre inputShape
+   * is cut out: torchvision's "resize 256, centre crop 224" is `resize: 'cover'`, cropFraction 224/256.
+   */
+  cropFraction?: number;
 }
 
 /** What a model folder says about the network it holds. */
@@ -93,14 +100,6 @@ export function folderSaver(dir: string): tf.io.IOHandler {
 function explainRead(file: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
   return new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-}
-
-async function readOrExplain(file: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(file);
-  } catch (e) {
-    throw explainRead(file, e);
-  }
 }
 
 function readSyncOrExplain(file: string): Buffer {
@@ -190,7 +189,8 @@ export const MIN_PREPROCESSING_STD = 1e-6;
 
 /**
  * What is wrong with a preprocessing description, as `field: problem` (null when usable): inputShape is
- * [height, width, 1 or 3] of positive integers, resize is fill or cover, and mean and std have one finite
+ * [height, width, 1 or 3] of positive integers, resize is fill or cover, cropFraction (when present) is in
+ * (0, 1], and mean and std have one finite
  * value per channel, the mean in [0, 1] (a mean of pixel/255) and std >= MIN_PREPROCESSING_STD, so that
  * normalised inputs stay finite.
  */
@@ -207,6 +207,10 @@ export function preprocessingProblem(prep: Preprocessing): string | null {
   }
   if (prep.resize !== 'fill' && prep.resize !== 'cover') {
     return `resize must be "fill" or "cover", got ${JSON.stringify(prep.resize)}`;
+  }
+  const crop = prep.cropFraction as unknown;
+  if (crop !== undefined && (typeof crop !== 'number' || !Number.isFinite(crop) || crop <= 0 || crop > 1)) {
+    return `cropFraction must be a number in (0, 1], got ${JSON.stringify(crop)}`;
   }
   const c = shape[2];
   for (const field of ['mean', 'std'] as const) {
@@ -252,15 +256,6 @@ export function checkModelMatchesInfo(
   }
 }
 
-async function readJson<T>(file: string): Promise<T> {
-  const text = (await readOrExplain(file)).toString('utf8');
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${file}: not valid JSON`);
-  }
-}
-
 /**
  * Loads a model folder: the network (custom layers must be registered first) and its description, checked
  * (preprocessingProblem, the input shape, one label per output): every command loads folders through here.
@@ -280,25 +275,68 @@ export async function loadModelFolder(folder: string): Promise<{ model: tf.Layer
   }
 }
 
-/** loadModelFolder on one generation (or plain folder) `dir`. */
-async function loadResolvedFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
-  const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
+function parseJson<T>(file: string, bytes: Buffer): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch {
+    throw new Error(`${file}: not valid JSON`);
+  }
+}
+
+async function readJson<T>(file: string): Promise<T> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    throw explainRead(file, e);
+  }
+  return parseJson<T>(file, bytes);
+}
+
+/** model-info.json is optional (folders of older versions). */
+const UNKNOWN_INFO = { model: 'unknown', widthMultiplier: 1 };
+
+/** The parsed labels.json, preprocessing.json and model-info.json of `dir`, checked, as a ModelInfo. */
+function checkedModelInfo(
+  dir: string,
+  labels: unknown,
+  preprocessing: Preprocessing,
+  meta: { model: string; widthMultiplier: number },
+): ModelInfo {
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
     throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);
   }
-  const preprocessing = await readJson<Preprocessing>(path.join(dir, PREPROCESSING_JSON));
-  const meta = await readJson<{ model: string; widthMultiplier: number }>(path.join(dir, INFO_JSON)).catch(
-    () => ({
-      model: 'unknown',
-      widthMultiplier: 1,
-    }),
-  );
-  const prepFile = path.join(dir, PREPROCESSING_JSON);
-  // Refuse a bad preprocessing.json before loading the weights: the error is the same and cheaper.
   const problem = preprocessingProblem(preprocessing);
-  if (problem) throw new Error(`${prepFile}: ${problem}`);
+  if (problem) throw new Error(`${path.join(dir, PREPROCESSING_JSON)}: ${problem}`);
+  return { ...meta, labels, preprocessing };
+}
+
+/**
+ * What a model folder (one generation, or a plain folder) says about its network: labels.json and
+ * preprocessing.json checked (preprocessingProblem), model-info.json when present. Synchronous, so that
+ * weightsMeta can describe a folder without loading it.
+ */
+export function readModelInfo(dir: string): ModelInfo {
+  const read = <T>(name: string): T =>
+    parseJson<T>(path.join(dir, name), readSyncOrExplain(path.join(dir, name)));
+  let meta = UNKNOWN_INFO;
+  try {
+    meta = read(INFO_JSON);
+  } catch {
+    // absent or unreadable: as loadModelFolder treats it
+  }
+  return checkedModelInfo(dir, read(LABELS_JSON), read(PREPROCESSING_JSON), meta);
+}
+
+/** loadModelFolder on one generation (or plain folder) `dir`. */
+async function loadResolvedFolder(dir: string): Promise<{ model: tf.LayersModel; info: ModelInfo }> {
+  // The description first: a bad preprocessing.json is refused before the weights are read.
+  const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
+  const preprocessing = await readJson<Preprocessing>(path.join(dir, PREPROCESSING_JSON));
+  const meta = await readJson<typeof UNKNOWN_INFO>(path.join(dir, INFO_JSON)).catch(() => UNKNOWN_INFO);
+  const info = checkedModelInfo(dir, labels, preprocessing, meta);
+  const prepFile = path.join(dir, PREPROCESSING_JSON);
   const model = await tf.loadLayersModel(folderLoader(dir));
-  const info = { ...meta, labels, preprocessing };
   try {
     checkModelMatchesInfo(model, info, { preprocessing: prepFile, labels: path.join(dir, LABELS_JSON) });
   } catch (e) {

@@ -3,7 +3,7 @@ import { batches } from '../data/batches';
 import { ImageFolderDataset } from '../data/image_folder';
 import type { BadFilePolicy } from '../data/types';
 import { classProbabilities } from '../inference/classify';
-import { loadModelFolder } from '../io/model_folder';
+import { loadModelFolder, type ModelInfo } from '../io/model_folder';
 
 /** What evaluateModelFolder (and so `inception evaluate`) uses for an option it is not given. */
 export const EVALUATE_DEFAULTS = { batchSize: 32 };
@@ -67,60 +67,79 @@ export function scorePredictions(
 export async function evaluateModelFolder(
   modelDir: string,
   dataDir: string,
-  options: { batchSize?: number; onBadFile?: BadFilePolicy } = {},
+  options: EvaluateOptions = {},
 ): Promise<EvaluationReport> {
   const { model, info } = await loadModelFolder(modelDir);
   try {
-    const dataset = await ImageFolderDataset.open(dataDir, { classNames: info.labels });
-    const n = info.labels.length;
-    const acc = { loss: 0, top1: 0, top5: 0, confusion: info.labels.map(() => new Array<number>(n).fill(0)) };
-    let images = 0;
-    let skipped = 0;
-    for await (const batch of batches(dataset, {
-      batchSize: options.batchSize ?? EVALUATE_DEFAULTS.batchSize,
-      preprocessing: info.preprocessing,
-      shuffle: false,
-      augmentation: false,
-      onBadFile: options.onBadFile,
-    })) {
-      let probs: Float32Array;
-      try {
-        probs = await classProbabilities(
-          model,
-          batch.xs,
-          batch.files.map((f) => f.path),
-        );
-      } finally {
-        tf.dispose([batch.xs, batch.ys]);
-      }
-      scorePredictions(
-        probs,
-        batch.files.map((f) => f.label),
-        n,
-        acc,
-      );
-      images += batch.files.length;
-      skipped += batch.skipped;
-    }
-    if (images === 0) throw new Error(`${dataDir}: no decodable images to evaluate on`);
-    const perClass = info.labels.map((label, i) => {
-      const total = acc.confusion[i].reduce((a, b) => a + b, 0);
-      const correct = acc.confusion[i][i];
-      return { label, images: total, correct, accuracy: total ? correct / total : 0 };
-    });
-    return {
-      modelDir,
-      dataDir,
-      images,
-      loss: acc.loss / images,
-      accuracy: acc.top1 / images,
-      top5: n >= 5 ? acc.top5 / images : null,
-      labels: info.labels,
-      perClass,
-      confusion: acc.confusion,
-      skipped,
-    };
+    return await evaluateModel(model, info, modelDir, dataDir, options);
   } finally {
     model.dispose();
   }
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  onBadFile?: BadFilePolicy;
+}
+
+/**
+ * evaluateModelFolder on a loaded model and its description (`modelDir` names it in the report); the
+ * caller keeps and disposes the model.
+ */
+export async function evaluateModel(
+  model: tf.LayersModel,
+  info: ModelInfo,
+  modelDir: string,
+  dataDir: string,
+  options: EvaluateOptions = {},
+): Promise<EvaluationReport> {
+  const dataset = await ImageFolderDataset.open(dataDir, { classNames: info.labels });
+  const n = info.labels.length;
+  const acc = { loss: 0, top1: 0, top5: 0, confusion: info.labels.map(() => new Array<number>(n).fill(0)) };
+  let images = 0;
+  let skipped = 0;
+  for await (const batch of batches(dataset, {
+    batchSize: options.batchSize ?? EVALUATE_DEFAULTS.batchSize,
+    preprocessing: info.preprocessing,
+    shuffle: false,
+    augmentation: false,
+    onBadFile: options.onBadFile,
+  })) {
+    let probs: Float32Array;
+    try {
+      probs = await classProbabilities(
+        model,
+        batch.xs,
+        batch.files.map((f) => f.path),
+      );
+    } finally {
+      tf.dispose([batch.xs, batch.ys]);
+    }
+    scorePredictions(
+      probs,
+      batch.files.map((f) => f.label),
+      n,
+      acc,
+    );
+    images += batch.files.length;
+    skipped += batch.skipped;
+  }
+  if (images === 0) throw new Error(`${dataDir}: no decodable images to evaluate on`);
+  const perClass = info.labels.map((label, i) => {
+    const total = acc.confusion[i].reduce((a, b) => a + b, 0);
+    const correct = acc.confusion[i][i];
+    return { label, images: total, correct, accuracy: total ? correct / total : 0 };
+  });
+  return {
+    modelDir,
+    dataDir,
+    images,
+    loss: acc.loss / images,
+    accuracy: acc.top1 / images,
+    top5: n >= 5 ? acc.top5 / images : null,
+    labels: info.labels,
+    perClass,
+    confusion: acc.confusion,
+    skipped,
+  };
 }
