@@ -228,7 +228,7 @@ function checkFineTuneOptions(r: ResolvedTrainOptions): void {
   if (!r.freeze) throw new FineTuneOptionError("train: unfreezeAt needs freeze: 'base'");
   if (!(Number.isInteger(r.unfreezeAt) && r.unfreezeAt >= 1 && r.unfreezeAt < r.epochs)) {
     throw new FineTuneOptionError(
-      `train: unfreezeAt must be an integer in [1, epochs - 1] = [1, ${r.epochs - 1}], got ${JSON.stringify(r.unfreezeAt)}`,
+      `train: unfreezeAt must be an integer in [1, ${r.epochs - 1}] (below epochs), got ${JSON.stringify(r.unfreezeAt)}`,
     );
   }
   const lr = r.fineTuneLearningRate;
