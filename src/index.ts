@@ -14,7 +14,16 @@ export type { BackendName } from './backend/select';
 export * from './data/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
+export {
+  extractFeatures,
+  featureModel,
+  type ImageList,
+  listImages,
+  npySidecar,
+  writeFeatures,
+} from './inference/features';
 export * from './io/model_folder';
+export { decodeNpyFloat32, encodeNpyFloat32 } from './io/npy';
 export * from './layers/batch_normalization';
 export * from './layers/conv2d';
 export * from './layers/dropout';
