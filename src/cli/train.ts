@@ -20,7 +20,7 @@ import { interruptible, trainingReport } from './training_output';
 
 export const command = defineCommand({
   name: 'train',
-  usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--out DIR] [--resume] [--json] [--weights SPEC [--freeze base [--unfreeze-at EPOCH [--unfreeze-from LAYER] [--fine-tune-lr X]]]] [callback flags]`,
+  usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--out DIR] [--resume] [--json] [--weights SPEC] [--freeze base] [--unfreeze-at EPOCH] [--unfreeze-from LAYER] [--fine-tune-lr X] [callback flags]`,
   description:
     "Trains on DIR/<class>/<images> (JPEG/PNG, any size, resized to the input). Images are normalised per channel with the training set's mean and std (saved in preprocessing.json); training batches are shuffled and augmented (random horizontal flip, 4-pixel reflect pad + random crop) unless --no-augment.",
   flags: {
