@@ -129,6 +129,40 @@ test('without freeze the same run moves the moving statistics (the check above c
   assert.ok(moved.length > 0);
 });
 
+test("the weights' classifier is kept only for the same classes; the same count of other classes gets a new one", async () => {
+  for (const [labels, fresh] of [
+    [['blue', 'green', 'red'], false],
+    [['cat', 'dog', 'frog'], true],
+  ] as const) {
+    const weights = path.join(dir, `base-${labels[0]}`);
+    const model = buildModel('googlenet-cifar', { ...BASE_ARGS, numClasses: 3, seed: 5 });
+    await saveModelFolder(weights, model, {
+      model: 'googlenet-cifar',
+      widthMultiplier: BASE_ARGS.widthMultiplier,
+      labels: [...labels],
+      preprocessing: BASE_PREPROCESSING,
+    });
+    model.dispose();
+    const lines: string[] = [];
+    await trainImageClassifier(
+      options(path.join(dir, `head-${labels[0]}`), { weights, freeze: 'base', epochs: 1 }),
+      {
+        print: (l) => lines.push(l),
+      },
+    );
+    assert.equal(
+      lines.some((l) => /^weights .*: set \d+ tensors$/.test(l)),
+      true,
+      lines.join('\n'),
+    );
+    assert.equal(
+      lines.some((l) => /a new classifier for the data's 3 classes/.test(l)),
+      fresh,
+      lines.join('\n'),
+    );
+  }
+});
+
 /** Block 5b (unfrozen in the runs below) and what precedes it. */
 const inBlock5b = (name: string) => name.startsWith('inception_5b');
 const UNFREEZE = {

@@ -36,6 +36,7 @@ import {
   DEFAULT_FINE_TUNE_LR,
   FineTuneOptionError,
   freezeBase,
+  headLayers,
   unfreezeFrom,
   unfreezeSchedule,
   unfreezeStart,
@@ -370,6 +371,34 @@ async function openRun(out: string, resume: boolean): Promise<RunFolder> {
 }
 
 /**
+ * Loads the weights `spec` into a model built for `labels`. A classifier of the same shape but for other
+ * classes (five CIFAR classes onto five others) would start every class on a wrong one: the head is kept
+ * from the weights only when their labels are the data's, and otherwise keeps its fresh initialisation.
+ */
+async function loadPretrained(
+  model: tf.LayersModel,
+  builder: string,
+  spec: string,
+  labels: string[],
+  print: Printer,
+): Promise<void> {
+  const head = headLayers(model);
+  const initial = head.map((l) => l.getWeights().map((w) => w.clone()));
+  try {
+    const meta = await loadWeights(model, builder, spec, { print });
+    const same = meta !== null && JSON.stringify(meta.categories) === JSON.stringify(labels);
+    if (!same) {
+      head.forEach((l, i) => {
+        l.setWeights(initial[i]);
+      });
+      print(`a new classifier for the data's ${labels.length} classes (the weights' are others)`);
+    }
+  } finally {
+    tf.dispose(initial.flat());
+  }
+}
+
+/**
  * Trains an image classifier on an image folder into the model folder `out` (the library behind
  * `inception train`): normalisation measured on the training images, streaming augmented batches, the
  * notebook's callbacks, `checkpoints/last` after every epoch (resumable), `checkpoints/best`, and on success
@@ -455,7 +484,7 @@ async function trainInRun(
       inputShape,
       numClasses: labels.length,
     });
-  if (!checkpoint && o.weights) await loadWeights(model, o.model, o.weights, { print });
+  if (!checkpoint && o.weights) await loadPretrained(model, o.model, o.weights, labels, print);
   // Frozen and unfrozen layers are set again on resume: BN's inference mode is not saved with the model.
   if (o.freeze) freezeBase(model);
   const unfreeze =
