@@ -79,6 +79,13 @@ if (require.main === module) {
     console.error(`build:native: cannot build the addon: missing ${missing.join(', ')}`);
     process.exit(1);
   }
+  // binding.gyp adds the MPI collectives addon (native/mpi.cc) only where an MPI compiler wrapper exists.
+  const { hasMpi, MPICC } = require('./mpi_flags.js');
+  if (!hasMpi()) {
+    console.warn(
+      `build:native: no MPI compiler wrapper (${MPICC}): skipping the MPI addon; data-parallel training (--distributed) needs it (apt-get install openmpi-bin libopenmpi-dev)`,
+    );
+  }
   // With oneDNN present a failed compile is a bug in native/, so it fails the build.
   process.exit(buildNative());
 }

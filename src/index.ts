@@ -12,6 +12,8 @@ export const backendReady = selectBackend();
 export { installFrugalGradients } from './autodiff/frugal_gradients';
 export type { BackendName } from './backend/select';
 export * from './data/index';
+export { batchNormStatistics, DataParallel, type StepTotals } from './distributed/data_parallel';
+export * from './distributed/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
 export {
@@ -24,7 +26,9 @@ export {
 } from './inference/features';
 export * from './io/model_folder';
 export { decodeNpyFloat32, encodeNpyFloat32 } from './io/npy';
+export * from './layers/adaptive_average_pooling';
 export * from './layers/batch_normalization';
+export * from './layers/channel_affine';
 export * from './layers/conv2d';
 export * from './layers/dropout';
 export * from './layers/lrn';
@@ -32,7 +36,13 @@ export * from './models/googlenet';
 export * from './models/googlenet_bn';
 export * from './models/googlenet_cifar';
 export * from './models/googlenet_paper';
+export {
+  type GoogLeNetTorchvisionArgs,
+  googlenetTorchvision,
+  TRANSFORM_INPUT,
+} from './models/googlenet_torchvision';
 export * from './models/inception_module';
+export * from './models/inception_v3';
 export { LayerSeeds, layerSeeds } from './models/layer_seeds';
 export {
   loadPretrainedWeights,
@@ -56,4 +66,11 @@ export {
   FusedRMSPropOptimizer,
 } from './training/fused_optimizers';
 export * from './training/index';
+export { parsePth, readPth } from './weights/pth';
+export type { NamedArray, StateDict } from './weights/state_dict';
+export {
+  loadTorchvisionGoogLeNetWeights,
+  setTorchvisionGoogLeNetWeights,
+  type TorchvisionLoadReport,
+} from './weights/torchvision_googlenet';
 export { tf };

@@ -92,4 +92,28 @@ describe('onednn training-mode batch norm matches tfjs-layers on cpu', { skip: s
       assertClose(w, cpu[i], `weight ${i}`);
     });
   });
+
+  test('without gamma (scale: false, as in Keras InceptionV3) or beta, it trains on onednn as on cpu', async () => {
+    // tfjs-layers' own training path throws without gamma or beta: cpu takes the layer's tfjs-ops path.
+    for (const [options, count] of [
+      [{ scale: false }, 6],
+      [{ center: false }, 6],
+      [{ scale: false, center: false }, 5],
+    ] as const) {
+      const body = (input: tf.SymbolicTensor) => {
+        const h = tf.layers
+          .conv2d({ filters: 11, kernelSize: 3, padding: 'same', useBias: false })
+          .apply(input) as tf.SymbolicTensor;
+        return batchNormalization({ momentum: 0.9, ...options }).apply(h) as tf.SymbolicTensor;
+      };
+      const trainOn = (backend: 'onednn' | 'cpu') =>
+        weightsAfterTraining(backend, [6, 5, 3], body, (seeded) => tf.add(tf.mul(seeded, 0.5), 1));
+      const onednn = await trainOn('onednn');
+      const cpu = await trainOn('cpu');
+      assert.equal(onednn.length, count, JSON.stringify(options));
+      onednn.forEach((w, i) => {
+        assertClose(w, cpu[i], `${JSON.stringify(options)} weight ${i}`);
+      });
+    }
+  });
 });

@@ -6,6 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const ADDON_FILE = 'inception_onednn.node';
+/** The MPI collectives addon (native/mpi.cc): source builds only, since it links the machine's own MPI. */
+export const MPI_ADDON_FILE = 'inception_mpi.node';
 
 export type AddonSource = 'source build' | 'prebuilt';
 
@@ -104,6 +106,24 @@ export function addonCandidates(root: string): AddonCandidate[] {
   const prebuilt = findPrebuilt(root);
   if (prebuilt) candidates.push({ source: 'prebuilt', file: prebuilt });
   return candidates;
+}
+
+/**
+ * The MPI addon under the package root: a source build only. The npm tarball ships no prebuilt of it: an
+ * MPI library must match the launcher (mpirun, srun's PMIx) of the machine it runs on, so it is built
+ * there, against that MPI, by `npm run build:native`.
+ */
+export function mpiAddonCandidates(root: string): AddonCandidate[] {
+  const built = path.join(root, 'build', 'Release', MPI_ADDON_FILE);
+  return fs.existsSync(built) ? [{ source: 'source build', file: built }] : [];
+}
+
+/** How to get the MPI addon: an MPI with its compiler wrapper, then a source build. */
+export function mpiBuildRemedy(inCheckout: boolean): string {
+  const deps = 'an MPI with its compiler wrapper mpicc (Debian: apt-get install openmpi-bin libopenmpi-dev)';
+  return inCheckout
+    ? `install ${deps}, then run \`npm run build:native\``
+    : `install ${deps}, then build it where the package is installed: \`cd node_modules/inception-net && npx node-gyp rebuild\``;
 }
 
 /**

@@ -1,15 +1,18 @@
+import { formatAllreduceReport, runAllreduceBench } from '../../bench/allreduce';
 import { ENGINES } from '../../bench/engines';
 import { TIMED_REPS } from '../../bench/model_section';
 import { formatReport } from '../../bench/report';
 import { checkEngines, runBench, selectSections } from '../../bench/runner';
 import { SECTIONS } from '../../bench/sections';
+import { initCollective } from '../distributed/collective';
 import { GOOGLENET_DEFAULTS } from '../models/googlenet';
 import { UsageError } from './args';
 import { defineCommand, parseCommandLine } from './flags';
 
 export const command = defineCommand({
   name: 'bench',
-  usage: '[--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N] [--threads N] [--width X]',
+  usage:
+    '[--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N] [--threads N] [--width X] | mpirun -np N inception bench --allreduce [--width X] [--input-size N] [--batch-size N] [--reps N]',
   description:
     "Times the default googlenet (10 classes) on every engine, one engine process after another: the median of the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine's time over onednn's (above 1: onednn is faster) and peak RSS. A peer that is not installed shows as missing.",
   flags: {
@@ -41,6 +44,22 @@ export const command = defineCommand({
       default: GOOGLENET_DEFAULTS.widthMultiplier,
       help: 'width multiplier of the network',
     },
+    allreduce: {
+      type: 'boolean',
+      help: "under mpirun (or srun --mpi=pmix): the gradient allreduce's bandwidth at googlenet's size and this model's, and its share of a data-parallel training step",
+    },
+    'input-size': {
+      type: 'int',
+      min: 1,
+      default: 224,
+      help: 'with --allreduce: image size of the timed training steps',
+    },
+    'batch-size': {
+      type: 'int',
+      min: 1,
+      default: 16,
+      help: 'with --allreduce: global batch of the timed training steps (split over the ranks)',
+    },
   },
   epilog: 'INCEPTION_BENCH_PYTHON names the Python with torch (default /usr/bin/python3).',
 });
@@ -49,6 +68,9 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);
   if (!cmd) return 0;
   const { only, engines, quick, reps, threads, width, json } = cmd.values;
+  if (cmd.values.allreduce) {
+    return runAllreduce(cmd.values['input-size'], cmd.values['batch-size'], reps ?? 5, width, json);
+  }
   try {
     selectSections(only);
   } catch (e) {
@@ -69,5 +91,27 @@ export async function run(argv: string[]): Promise<number | undefined> {
     log: (message) => process.stderr.write(`bench: ${message}\n`),
   });
   console.log(json ? JSON.stringify(report, null, 2) : formatReport(report));
+  return 0;
+}
+
+/** Every rank runs it; rank 0 prints. Threads per rank were set before the engine loaded (commands.ts). */
+async function runAllreduce(
+  inputSize: number,
+  batchSize: number,
+  reps: number,
+  width: number,
+  json: boolean | undefined,
+): Promise<number> {
+  if (!(reps >= 1)) throw new UsageError(`--reps must be >= 1, got ${reps}`);
+  const collective = initCollective();
+  const log = (message: string) => {
+    if (collective.rank === 0) process.stderr.write(`bench: ${message}\n`);
+  };
+  if (collective.threads?.warning) log(`warning: ${collective.threads.warning}`);
+  if (collective.size < 2) log('warning: one rank: run it under mpirun -np 2 (or more) to measure anything');
+  const report = await runAllreduceBench(collective, { width, inputSize, classes: 10, batchSize, reps, log });
+  collective.finalize();
+  if (collective.rank === 0)
+    console.log(json ? JSON.stringify(report, null, 2) : formatAllreduceReport(report));
   return 0;
 }

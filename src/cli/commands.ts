@@ -7,6 +7,19 @@ export interface CommandModule {
 }
 
 /**
+ * Starts MPI (and so sets the engine's threads per rank) when `flag` is on the command line: OpenMP sizes
+ * its team when the engine loads, so this must come first. The command takes the collective up with
+ * initCollective(). Without the MPI addon the command fails here, with how to build it.
+ */
+export function startCollectiveWith(flag: string): (argv: string[]) => Promise<void> {
+  return async (argv) => {
+    if (!argv.includes(flag)) return;
+    const { initCollective } = await import('../distributed/collective');
+    initCollective();
+  };
+}
+
+/**
  * Every command, in the order `inception --help` and docs/cli.md list them: its one-line summary and its
  * module, loaded only when the command runs (so `--help` and each command need only their own
  * dependencies). `inference`: the command never trains, so without the native engine it runs on wasm (fast
@@ -14,7 +27,13 @@ export interface CommandModule {
  */
 export const COMMANDS: Record<
   string,
-  { summary: string; load: () => Promise<CommandModule>; inference?: boolean }
+  {
+    summary: string;
+    load: () => Promise<CommandModule>;
+    inference?: boolean;
+    /** Runs before the engine loads: what must precede it (MPI sizing the engine's threads). */
+    beforeEngine?: (argv: string[]) => Promise<void>;
+  }
 > = {
   summary: {
     summary: 'print the Keras model summary of a network',
@@ -24,6 +43,7 @@ export const COMMANDS: Record<
   train: {
     summary: 'train a network on an image folder (Keras callbacks, checkpoints, --resume)',
     load: () => import('./train'),
+    beforeEngine: startCollectiveWith('--distributed'),
   },
   evaluate: {
     summary: 'loss, top-1/top-5, per-class accuracy and confusion matrix of a model on an image folder',
@@ -68,6 +88,7 @@ export const COMMANDS: Record<
   bench: {
     summary: 'measure speed side by side: onednn, tfjs cpu/wasm, onnxruntime, PyTorch',
     load: () => import('./bench'),
+    beforeEngine: startCollectiveWith('--allreduce'),
   },
   doctor: {
     summary: 'the engine in use and why, addon and oneDNN versions, CPU ISA, threads, folders',

@@ -42,6 +42,12 @@ export function formatEnvironment(r: EnvironmentReport): string {
       ['threads', String(r.addon.threads)],
     );
   }
+  rows.push([
+    'MPI addon',
+    r.mpi.loaded
+      ? `${r.mpi.library} (${r.mpi.file})`
+      : `${r.mpi.reason}: ${r.mpi.remedy} (needed by data-parallel training only)`,
+  ]);
   const missing = r.cpu.missingFlags.length ? `; lacks ${r.cpu.missingFlags.join(', ')}` : '';
   rows.push(
     ['CPU', `${r.cpu.model}, ${r.cpu.cores} logical cores${missing}`],

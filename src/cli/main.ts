@@ -21,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
   if (!Object.hasOwn(COMMANDS, name))
     throw new UsageError(`unknown command ${JSON.stringify(name)}; run 'inception --help' for the list`);
   const command = COMMANDS[name];
+  await command.beforeEngine?.(rest);
   // Imported here, not at the top: `--help` should not load tfjs.
   const { selectBackend } = await import('../backend/select');
   await selectBackend(undefined, command.inference ? 'wasm' : 'cpu');

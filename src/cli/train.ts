@@ -1,3 +1,4 @@
+import { DEFAULT_COLLECTIVE_TIMEOUT_SECONDS, initCollective } from '../distributed/collective';
 import { DEFAULT_MODEL } from '../models/registry';
 import { MAX_SEED } from '../random';
 import { EARLY_STOPPING_DEFAULTS } from '../training/early_stopping';
@@ -69,7 +70,7 @@ export const command = defineCommand({
       type: 'int',
       default: TRAIN_DEFAULTS.batchSize,
       group: 'training',
-      help: 'images per step',
+      help: 'images per step; with --distributed, the global batch, split across the ranks',
     },
     optimizer: {
       type: 'choice',
@@ -121,6 +122,18 @@ export const command = defineCommand({
       type: 'boolean',
       group: 'training',
       help: 'print one JSON document (history, result) on stdout; progress goes to stderr',
+    },
+    distributed: {
+      type: 'boolean',
+      group: 'distributed (docs/distributed.md)',
+      help: 'data-parallel training over MPI: run under mpirun -np N, srun --mpi=pmix or a Kubeflow MPIJob (without a launcher: a world of 1). --batch-size stays the global batch, so the run, its checkpoints and --resume do not depend on the number of ranks; rank 0 alone prints and writes --out',
+    },
+    'collective-timeout': {
+      type: 'positive',
+      metavar: 'SECONDS',
+      default: DEFAULT_COLLECTIVE_TIMEOUT_SECONDS,
+      group: 'distributed (docs/distributed.md)',
+      help: 'a rank that has not reached a collective within this time (dead, stalled) ends the whole job, named, with exit 1',
     },
     monitor: {
       type: 'string',
@@ -211,11 +224,11 @@ export const command = defineCommand({
     },
   },
   epilog:
-    'The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json, history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C finishes the current step, writes its checkpoint and exits 130; continue with --resume. Each run writes into its own generation of --out (.gen-<id>/) and publishes it whole, by one rename of the --out/current link, only when it ends well: a failed, interrupted or killed run leaves an earlier model in --out, checkpoints included, as it was, and --resume continues the interrupted run. A NaN or infinite loss, metric or weight stops training with an error (exit 1; Keras TerminateOnNaN) before anything diverged is saved.',
+    'The model folder gets model.json + weights.bin, labels.json, preprocessing.json, model-info.json, history.csv, history.json, training-curves.svg, checkpoints/best/ and checkpoints/last/. Ctrl-C (SIGINT), SIGTERM or SIGUSR1 finishes the current step, writes its checkpoint and exits 130; continue with --resume (with --distributed, on any number of ranks). Each run writes into its own generation of --out (.gen-<id>/) and publishes it whole, by one rename of the --out/current link, only when it ends well: a failed, interrupted or killed run leaves an earlier model in --out, checkpoints included, as it was, and --resume continues the interrupted run. A NaN or infinite loss, metric or weight stops training with an error (exit 1; Keras TerminateOnNaN) before anything diverged is saved.',
 });
 
 /** Flags a resumed run takes from the command line; the others come from the checkpoint. */
-const RESUME_FLAGS = ['out', 'resume', 'epochs', 'json'];
+const RESUME_FLAGS = ['out', 'resume', 'epochs', 'json', 'distributed', 'collective-timeout'];
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);
@@ -292,7 +305,16 @@ export async function run(argv: string[]): Promise<number | undefined> {
     fineTuneLearningRate: values['fine-tune-lr'],
     out: values.out,
   };
-  if (resume) {
+  if (given.has('collective-timeout') && !values.distributed) {
+    throw new UsageError('--collective-timeout needs --distributed');
+  }
+  // MPI started before the engine loaded (beforeEngine in commands.ts); this takes the same collective.
+  const collective = values.distributed
+    ? initCollective({ timeoutSeconds: values['collective-timeout'] })
+    : undefined;
+  const rank = collective?.rank ?? 0;
+  const ranks = collective?.size ?? 1;
+  if (resume && rank === 0) {
     // A resumed run keeps the options it was started with (they are in checkpoints/last); say so.
     const ignored = [...given].filter((k) => !RESUME_FLAGS.includes(k));
     if (ignored.length)
@@ -302,14 +324,41 @@ export async function run(argv: string[]): Promise<number | undefined> {
   }
   const json = values.json;
   const stream = json ? process.stderr : process.stdout;
-  const print = (line: string) => stream.write(`${line}\n`);
+  // Rank 0 alone prints progress; the other ranks train silently.
+  const print = rank === 0 ? (line: string) => stream.write(`${line}\n`) : undefined;
+  if (collective && print) {
+    const threads = collective.threads;
+    const launcher = collective.launch.launcher === 'none' ? 'no launcher' : collective.launch.launcher;
+    print(
+      `distributed: ${ranks} rank${ranks === 1 ? '' : 's'} (${launcher}, ${collective.mpiLibrary})` +
+        `${threads ? `, ${threads.threads} engine thread${threads.threads === 1 ? '' : 's'} per rank (${threads.source})` : ''}` +
+        `${resume ? '' : `, global batch ${options.batchSize}`}`,
+    );
+    if (threads?.warning) process.stderr.write(`warning: ${threads.warning}\n`);
+  }
   const started = Date.now();
-  const result = await interruptible((signal) =>
-    trainImageClassifier(options, { callbacks: [new ProgressBar({ stream })], signal, resume, print }),
-  ).catch((e: unknown) => {
+  let result: Awaited<ReturnType<typeof trainImageClassifier>>;
+  try {
+    result = await interruptible(
+      (signal) =>
+        trainImageClassifier(options, {
+          callbacks: rank === 0 ? [new ProgressBar({ stream })] : [],
+          signal,
+          resume,
+          print,
+          collective,
+        }),
+      collective && ranks > 1 ? `rank ${rank}: ` : '',
+    );
+  } catch (e) {
     // Found once the model is built (an unknown --unfreeze-from layer, a model without a body): a bad flag.
-    throw e instanceof FineTuneOptionError ? new UsageError(e.message) : e;
-  });
+    const error = e instanceof FineTuneOptionError ? new UsageError(e.message) : e;
+    // One rank failing must end them all now, not leave the others waiting for it until the timeout.
+    if (collective && ranks > 1) collective.abort(1, `train: ${e instanceof Error ? e.message : String(e)}`);
+    throw error;
+  }
+  collective?.finalize();
+  if (rank !== 0) return result.interrupted ? 130 : 0;
   return trainingReport(result, (Date.now() - started) / 1000, json);
 }
 

@@ -1,23 +1,27 @@
 import type { TrainClassifierResult } from '../training/train_classifier';
 
+/** The signals that stop training after the current step: Ctrl-C, a scheduler's TERM, Slurm's `--signal=USR1@T`. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGUSR1'] as const;
+
 /**
- * Runs `work` with an AbortSignal tied to Ctrl-C: the first SIGINT asks training to stop after the current
- * step (it then writes checkpoints/last), a second one exits at once with 130.
+ * Runs `work` with an AbortSignal tied to SIGINT, SIGTERM and SIGUSR1: the first asks training to stop after
+ * the current step (it then writes checkpoints/last), a second one exits at once with 130. `who` prefixes
+ * the notice (a rank of a distributed run).
  */
-export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>, who = ''): Promise<T> {
   const controller = new AbortController();
-  const onSigint = () => {
+  const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(130);
     process.stderr.write(
-      '\ninterrupted: finishing the current step, then writing checkpoints/last (Ctrl-C again quits now)\n',
+      `\n${who}interrupted (${name}): finishing the current step, then writing checkpoints/last (a second signal quits now)\n`,
     );
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
   try {
     return await work(controller.signal);
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const name of STOP_SIGNALS) process.off(name, onSignal);
   }
 }
 

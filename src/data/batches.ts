@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { rankBatches } from '../distributed/shards';
 import { deriveSeed, seededRandom, shuffleInPlace } from '../random';
 import { augmentPixels } from './augment';
 import { handleBadFile } from './bad_file';
 import { checkPreprocessing, decodePixels, normalizePixels, type Pixels } from './decode';
 import type { ImageFolderDataset } from './image_folder';
-import { prefetchInOrder } from './prefetch';
+import { prefetchInOrder, type Settled } from './prefetch';
 import type { Batch, BatchOptions, LabelledFile } from './types';
 
 /** What a finished stream saw: the generator's return value. */
@@ -56,9 +57,13 @@ function assembleBatch(
 /**
  * Streams one pass over `dataset` as batches of NHWC float32 images and one-hot labels; the last batch
  * holds the remainder. With `shuffle`, the file order of pass `epoch` is a seeded shuffle, so a resumed run
- * sees the same order for the same epoch; augmentation draws are seeded the same way. Images are decoded
- * `prefetch` ahead (sharp runs them in parallel on libuv's thread pool) and only the batch being filled and
- * the prefetch window are ever in memory, whatever the dataset size. The consumer disposes xs and ys.
+ * sees the same order for the same epoch. Augmentation is drawn per image from (seed, epoch, the image's
+ * index in the dataset), so an image gets the same flip and crop whatever its place in the stream, the
+ * batch it lands in or the rank that reads it. Images are decoded `prefetch` ahead (sharp runs them in
+ * parallel on libuv's thread pool) and only the batch being filled and the prefetch window are ever in
+ * memory, whatever the dataset size. The consumer disposes xs and ys.
+ *
+ * With `shard`, each batch is the rank's part of a global batch (see BatchOptions.shard), one per step.
  *
  * Bad files: `onBadFile: 'error'` (default) throws ImageDecodeError, one line naming the file; `'skip'`
  * reports it to onSkip, counts it in the batch's `skipped`, and fills the batch from the next files.
@@ -70,46 +75,68 @@ export async function* batches(
   checkOptions(options);
   const seed = options.seed ?? 0;
   const epoch = options.epoch ?? 0;
-  const order = [...dataset.files];
+  const order = [...dataset.files.keys()];
   if (options.shuffle) shuffleInPlace(order, seededRandom(deriveSeed(seed, epoch, 1)));
   const augmentation = options.augmentation || undefined;
-  const augmentRandom = seededRandom(deriveSeed(seed, epoch, 2));
+  const augment = (pixels: Pixels, index: number) =>
+    augmentation
+      ? augmentPixels(pixels, augmentation, seededRandom(deriveSeed(seed, epoch, 2, index)))
+      : pixels;
   const prefetch = options.prefetch ?? Math.max(2 * options.batchSize, 8);
+  const decode = (i: number) => decodePixels(dataset.files[i].path, options.preprocessing);
   const numClasses = dataset.classNames.length;
   const summary: BatchStreamSummary = { batches: 0, images: 0, skipped: 0 };
+  const emit = (images: Pixels[], files: LabelledFile[], skipped: number) => {
+    summary.batches++;
+    summary.images += images.length;
+    return assembleBatch(images, files, numClasses, options, skipped);
+  };
+
+  if (options.shard || options.firstBatch) {
+    const { rank, size } = options.shard ?? { rank: 0, size: 1 };
+    const plan = rankBatches(order, options.batchSize, rank, size).slice(options.firstBatch ?? 0);
+    const stream = prefetchInOrder(plan.flat(), decode, prefetch)[Symbol.asyncIterator]();
+    for (const indices of plan) {
+      const images: Pixels[] = [];
+      const files: LabelledFile[] = [];
+      let skipped = 0;
+      for (const index of indices) {
+        const settled = (await stream.next()).value as Settled<Pixels>;
+        if (!settled.ok) {
+          handleBadFile(settled.error, options.onBadFile, options.onSkip);
+          skipped++;
+          summary.skipped++;
+          continue;
+        }
+        images.push(augment(settled.value, index));
+        files.push(dataset.files[index]);
+      }
+      yield emit(images, files, skipped);
+    }
+    return summary;
+  }
 
   let images: Pixels[] = [];
   let files: LabelledFile[] = [];
   let skipped = 0;
-  let index = 0;
-  for await (const settled of prefetchInOrder(
-    order,
-    (f) => decodePixels(f.path, options.preprocessing),
-    prefetch,
-  )) {
-    const file = order[index++];
+  let position = 0;
+  for await (const settled of prefetchInOrder(order, decode, prefetch)) {
+    const index = order[position++];
     if (!settled.ok) {
       handleBadFile(settled.error, options.onBadFile, options.onSkip);
       skipped++;
       summary.skipped++;
       continue;
     }
-    // Augment in stream order (not decode-completion order), so the draws are reproducible.
-    images.push(augmentation ? augmentPixels(settled.value, augmentation, augmentRandom) : settled.value);
-    files.push(file);
+    images.push(augment(settled.value, index));
+    files.push(dataset.files[index]);
     if (images.length === options.batchSize) {
-      summary.batches++;
-      summary.images += images.length;
-      yield assembleBatch(images, files, numClasses, options, skipped);
+      yield emit(images, files, skipped);
       images = [];
       files = [];
       skipped = 0;
     }
   }
-  if (images.length > 0) {
-    summary.batches++;
-    summary.images += images.length;
-    yield assembleBatch(images, files, numClasses, options, skipped);
-  }
+  if (images.length > 0) yield emit(images, files, skipped);
   return summary;
 }

@@ -30,10 +30,25 @@ export interface BatchOptions {
   prefetch?: number;
   /** The pass number: with `seed`, it picks this epoch's file order and augmentation draws. */
   epoch?: number;
+  /**
+   * Data-parallel training: each batch of the pass is a global batch of `batchSize` images split across
+   * `size` ranks, and this stream yields rank `rank`'s part of every one (possibly empty, so every rank yields
+   * one batch per step). Batch boundaries are then fixed: a skipped bad file shortens its batch instead of
+   * pulling the next file in.
+   */
+  shard?: Shard;
+  /** Start the pass at this batch (a resumed epoch); the earlier batches are not decoded. Needs `shard`. */
+  firstBatch?: number;
   /** A bad file (corrupt, not an image, unreadable) stops the stream (`error`, the default) or is skipped. */
   onBadFile?: BadFilePolicy;
   /** Told about each skipped file; defaults to process.emitWarning. */
   onSkip?: (path: string, reason: string) => void;
+}
+
+/** One rank's place among `size` data-parallel ranks. */
+export interface Shard {
+  rank: number;
+  size: number;
 }
 
 /** What to do with a file that cannot be decoded. */

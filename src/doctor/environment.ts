@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { addonLookup, loadAddon } from '../backend/addon';
 import { machineMissingCpuFlags } from '../backend/addon_locate';
+import { mpiAddonLookup } from '../backend/mpi_addon';
 import { type BackendChoice, chooseBackend } from '../backend/select';
 import { packageRoot, packageVersion } from '../io/package_root';
 import { PRETRAINED, pretrainedFolder } from '../models/pretrained';
@@ -32,6 +33,8 @@ export interface EnvironmentReport {
     /** True when the mapped libdnnl is the copy shipped beside the prebuilt addon. */
     bundledOneDnn: boolean;
   };
+  /** The MPI collectives addon (data-parallel training): the MPI it links, or why it is missing. */
+  mpi: { loaded: boolean; file: string | null; library: string | null; reason: string; remedy: string };
   cpu: { model: string; cores: number; missingFlags: string[] };
   versions: { node: string; tfjs: string; glibc: string | null };
   platform: string;
@@ -90,6 +93,7 @@ export async function collectEnvironment(): Promise<EnvironmentReport> {
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)
     ?.header;
   const cpus = os.cpus();
+  const mpi = mpiAddonLookup();
   return {
     package: { version: packageVersion(), root: packageRoot() },
     backend: {
@@ -109,6 +113,13 @@ export async function collectEnvironment(): Promise<EnvironmentReport> {
         libdnnl !== null &&
         lookup.file !== undefined &&
         path.dirname(libdnnl) === path.dirname(fs.realpathSync(lookup.file)),
+    },
+    mpi: {
+      loaded: mpi.addon !== null,
+      file: mpi.file ?? null,
+      library: mpi.addon?.mpiLibrary ?? null,
+      reason: mpi.reason,
+      remedy: mpi.remedy,
     },
     cpu: { model: cpus[0]?.model ?? 'unknown', cores: cpus.length, missingFlags: machineMissingCpuFlags() },
     versions: { node: process.version, tfjs: tf.version.tfjs, glibc: header?.glibcVersionRuntime ?? null },

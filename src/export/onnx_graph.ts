@@ -6,7 +6,8 @@ export type AttrValue = number | number[] | string | { float: number };
 /** Marks a number as an ONNX FLOAT attribute (a bare number is an INT). */
 export const float = (value: number): { float: number } => ({ float: value });
 
-function attribute(name: string, value: AttrValue): onnx.IAttributeProto {
+/** One ONNX attribute (INT, INTS, FLOAT via `float()`, or STRING). */
+export function onnxAttribute(name: string, value: AttrValue): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
@@ -48,7 +49,7 @@ export class OnnxGraphBuilder {
       name: nodeName,
       input: inputs,
       output: outputs,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      attribute: Object.entries(attrs).map(([k, v]) => onnxAttribute(k, v)),
     });
     return outputs;
   }
@@ -60,7 +61,7 @@ export class OnnxGraphBuilder {
       name: `${name}_${opType.toLowerCase()}`,
       input: [input],
       output: [name],
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      attribute: Object.entries(attrs).map(([k, v]) => onnxAttribute(k, v)),
     });
   }
 

@@ -292,6 +292,14 @@ const activation: LayerConverter = (layer, [x], g) => [
   applyActivation(g, layer, x.name, (layer.getConfig() as any).activation, x.shape.length),
 ];
 
+/** ZeroPadding2D ([[top, bottom], [left, right]]) → Pad with zeros on the NCHW value's H and W. */
+const zeroPadding2d: LayerConverter = (layer, [x], g) => {
+  requireChannelsLast(layer);
+  const [[top, bottom], [left, right]] = layer.getConfig().padding as number[][];
+  const pads = g.int64Weight(`${layer.name}_pads`, [0, 0, top, left, 0, 0, bottom, right]);
+  return g.node('Pad', [x.name, pads], layer.name, { mode: 'constant' });
+};
+
 /** Layers that compute nothing at inference. */
 const identity: LayerConverter = (_layer, [x]) => [x.name];
 
@@ -305,6 +313,22 @@ const add: LayerConverter = (layer, inputs, g) => {
     )[0];
   }
   return [sum];
+};
+
+/** ChannelAffine (x * scale + offset per channel) → Mul and Add with [C] or, on NCHW, [C, 1, 1] constants. */
+const channelAffine: LayerConverter = (layer, [x], g) => {
+  const { scale, offset } = layer.getConfig() as { scale: number[]; offset: number[] };
+  const dims = x.shape.length === 4 ? [scale.length, 1, 1] : [scale.length];
+  const [scaled] = g.node(
+    'Mul',
+    [x.name, g.weight(`${layer.name}_scale`, dims, Float32Array.from(scale))],
+    `${layer.name}_mul`,
+  );
+  return g.node(
+    'Add',
+    [scaled, g.weight(`${layer.name}_offset`, dims, Float32Array.from(offset))],
+    layer.name,
+  );
 };
 
 /** Converters by tfjs class name. */
@@ -321,6 +345,8 @@ export const LAYER_CONVERTERS: Record<string, LayerConverter> = {
   Flatten: flatten,
   Activation: activation,
   Add: add,
+  ZeroPadding2D: zeroPadding2d,
+  ChannelAffine: channelAffine,
   Dropout: identity,
   SpatialDropout2D: identity,
   GaussianNoise: identity,

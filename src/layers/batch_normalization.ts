@@ -40,28 +40,23 @@ export class BatchNormalization extends TfjsBatchNormalizationClass {
   inferenceMode = false;
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
+    if (kwargs.training !== true) return super.call(inputs, kwargs);
     // Keras semantics: a non-trainable BatchNormalization runs in inference mode.
-    if (kwargs.training && (this.inferenceMode || !this.trainable)) {
-      return super.call(inputs, { ...kwargs, training: false });
-    }
+    if (this.inferenceMode || !this.trainable) return super.call(inputs, { ...kwargs, training: false });
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     const state = this as unknown as BatchNormalizationState;
     const axis = state.axis < 0 ? state.axis + input.rank : state.axis;
-    const fused =
-      kwargs.training === true &&
-      axis === input.rank - 1 &&
-      state.center &&
-      state.scale &&
-      input.dtype === 'float32' &&
-      hasBatchNormTrainingKernels();
-    if (!fused) return super.call(inputs, kwargs);
+    const fused = axis === input.rank - 1 && input.dtype === 'float32' && hasBatchNormTrainingKernels();
+    // tfjs's own training path reads gamma and beta unconditionally: without scale or center (Keras's
+    // InceptionV3 has no gamma) it throws, so those always take the paths below.
+    if (!fused && state.center && state.scale) return super.call(inputs, kwargs);
     return tf.tidy(() => {
-      const [y, mean, variance] = batchNormTraining(
-        input,
-        state.gamma.read() as tf.Tensor1D,
-        state.beta.read() as tf.Tensor1D,
-        state.epsilon,
-      );
+      const channels = input.shape[axis];
+      const gamma = state.scale ? (state.gamma.read() as tf.Tensor1D) : tf.ones([channels]);
+      const beta = state.center ? (state.beta.read() as tf.Tensor1D) : tf.zeros([channels]);
+      const [y, mean, variance] = fused
+        ? batchNormTraining(input, gamma as tf.Tensor1D, beta as tf.Tensor1D, state.epsilon)
+        : batchNormTrainingOps(input, axis, gamma, beta, state.epsilon);
       // tfjs's (Keras's) moving averages, with the biased batch variance as tfjs uses.
       const decay = 1 - state.momentum;
       for (const [variable, value] of [
@@ -76,6 +71,23 @@ export class BatchNormalization extends TfjsBatchNormalizationClass {
       return y;
     });
   }
+}
+
+/** Batch normalisation over every axis but `axis` from tfjs ops: [y, batch mean, biased batch variance]. */
+function batchNormTrainingOps(
+  x: tf.Tensor,
+  axis: number,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== axis);
+  const { mean, variance } = tf.moments(x, axes, true);
+  const broadcast = mean.shape;
+  // Plain element-wise ops: tf.batchNorm's gradient takes only rank-1 or full-shape parameters.
+  const scale = tf.mul(tf.rsqrt(tf.add(variance, epsilon)), tf.reshape(gamma, broadcast));
+  const y = tf.add(tf.mul(tf.sub(x, mean), scale), tf.reshape(beta, broadcast));
+  return [y, tf.reshape(mean, [-1]), tf.reshape(variance, [-1])];
 }
 registerLayerClass(BatchNormalization);
 

@@ -247,26 +247,28 @@ export interface BodyOptions {
   onModule?: ModuleTap;
   /** Seeds of the random initialisers, drawn in build order. Default: unseeded. */
   seeds?: LayerSeeds;
+  /** The 3x3 stride-2 max pools between stages. Default: `maxPool2` (`same` padding). */
+  pool?: (x: tf.SymbolicTensor, name: string) => tf.SymbolicTensor;
 }
 
 /** The ImageNet-style GoogLeNet body: stride-2 stem, inception 3a-5b; 224x224 → 7x7x1024 at width 1. */
 export function googlenetBody(
   input: tf.SymbolicTensor,
   widthMultiplier: number,
-  { conv = convRelu, norm, onModule, seeds }: BodyOptions = {},
+  { conv = convRelu, norm, onModule, seeds, pool = maxPool2 }: BodyOptions = {},
 ): tf.SymbolicTensor {
   const w = (f: number) => scaleFilters(f, widthMultiplier);
   let x = conv(input, w(64), 7, 'conv_1_7x7_2', 2, seeds); // 112x112x64
-  x = maxPool2(x, 'max_pool_1_3x3_2'); // 56x56x64
+  x = pool(x, 'max_pool_1_3x3_2'); // 56x56x64
   if (norm) x = norm(x, 'lrn_1');
   x = conv(x, w(64), 1, 'conv_2a_3x3_1', 1, seeds); // 56x56x64
   x = conv(x, w(192), 3, 'conv_2b_3x3_1', 1, seeds); // 56x56x192
   if (norm) x = norm(x, 'lrn_2');
-  x = maxPool2(x, 'max_pool_2_3x3_2'); // 28x28x192
+  x = pool(x, 'max_pool_2_3x3_2'); // 28x28x192
   x = inceptionStage(x, INCEPTION_TABLE['3'], widthMultiplier, conv, onModule, seeds); // 28x28x480
-  x = maxPool2(x, 'max_pool_3_3x3_2'); // 14x14x480
+  x = pool(x, 'max_pool_3_3x3_2'); // 14x14x480
   x = inceptionStage(x, INCEPTION_TABLE['4'], widthMultiplier, conv, onModule, seeds); // 14x14x832
-  x = maxPool2(x, 'max_pool_4_3x3_2'); // 7x7x832
+  x = pool(x, 'max_pool_4_3x3_2'); // 7x7x832
   return inceptionStage(x, INCEPTION_TABLE['5'], widthMultiplier, conv, onModule, seeds); // 7x7x1024
 }
 

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { lrn, PAPER_LRN } from '../layers/lrn';
+import { ceilModeMaxPool, symmetricPadConvRelu } from './explicit_padding';
 import {
+  type BodyOptions,
   denseLayer,
   dropoutDense,
   featurePool,
@@ -19,6 +21,14 @@ export interface GoogLeNetPaperArgs extends GoogLeNetArgs {
    * `inferenceModel(model)` for evaluation, prediction and export. Default false: the single-output network.
    */
   auxClassifiers?: boolean;
+  /**
+   * Caffe's padding, as in bvlc_googlenet and the ONNX model zoo's GoogLeNet (whose weights
+   * `loadOnnxGoogLeNetWeights` loads): the 7x7/2 convolution pads 3 on every side and the stride-2 max
+   * pools run in ceil mode. Same layers, names and parameters, plus a ZeroPadding2D `conv_1_7x7_2_pad`
+   * (and `*_pad` before a pool whose map has odd height and even width or the reverse). Default false:
+   * Keras `same` padding everywhere (docs/models.md, "Differences from the paper").
+   */
+  caffe?: boolean;
 }
 
 /** The paper's dropout before the main classifier (the auxiliary heads use AUX_DROPOUT). */
@@ -76,11 +86,18 @@ function finalPool(x: tf.SymbolicTensor): tf.SymbolicTensor {
   return tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
 }
 
+/** Body options of `caffe: true`: Caffe's symmetric conv padding and ceil-mode 3x3/2 max pools. */
+const CAFFE_PADDING: BodyOptions = {
+  conv: symmetricPadConvRelu,
+  pool: (x, name) => ceilModeMaxPool(x, 3, 2, name),
+};
+
 /**
  * GoogLeNet as published (Szegedy et al. 2014, Table 1 and section 5; Caffe's bvlc_googlenet):
  * 7x7/2 conv 64, 3x3/2 max pool, LRN, 1x1 conv 64, 3x3 conv 192, LRN, 3x3/2 max pool, inception 3a-3b,
  * max pool, 4a-4e, max pool, 5a-5b, 7x7/1 average pool, dropout 0.4, linear + softmax; with
- * `auxClassifiers: true`, the training model with the two auxiliary heads as extra outputs.
+ * `auxClassifiers: true`, the training model with the two auxiliary heads as extra outputs; with
+ * `caffe: true`, Caffe's padding arithmetic (exactly bvlc_googlenet at every input size).
  * Differences from the paper are listed in the README ("Differences from the paper").
  */
 export function googlenetPaper(args: GoogLeNetPaperArgs = {}): tf.LayersModel {
@@ -88,6 +105,10 @@ export function googlenetPaper(args: GoogLeNetPaperArgs = {}): tf.LayersModel {
   const withAux = args.auxClassifiers ?? false;
   if (typeof withAux !== 'boolean') {
     throw new Error(`googlenet-paper: auxClassifiers must be a boolean, got ${JSON.stringify(withAux)}`);
+  }
+  const caffe = args.caffe ?? false;
+  if (typeof caffe !== 'boolean') {
+    throw new Error(`googlenet-paper: caffe must be a boolean, got ${JSON.stringify(caffe)}`);
   }
   if (withAux && !a.includeTop) {
     throw new Error('googlenet-paper: auxClassifiers needs includeTop (the auxiliary heads are classifiers)');
@@ -97,6 +118,7 @@ export function googlenetPaper(args: GoogLeNetPaperArgs = {}): tf.LayersModel {
   const x = googlenetBody(input, a.widthMultiplier, {
     norm: (t, name) => lrn({ ...PAPER_LRN, name }).apply(t) as tf.SymbolicTensor,
     seeds: a.seeds,
+    ...(caffe ? CAFFE_PADDING : {}),
     onModule: (name, t) => {
       if (withAux && AUX_TAPS[name]) aux.push(auxClassifier(t, a, AUX_TAPS[name], convRelu));
     },

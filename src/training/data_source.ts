@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Shard } from '../data/types';
+import { rankBatches } from '../distributed/shards';
 import { deriveSeed, seededRandom, shuffleInPlace } from '../random';
 
 /** One batch for the loop: NHWC (or any) inputs and one-hot labels; the loop disposes both. */
@@ -18,11 +20,19 @@ export interface DataSource {
   batches(epoch: number, skip?: number): AsyncIterable<XYBatch>;
 }
 
-/** Batches of in-memory tensors (Keras `fit(x, y, batch_size, shuffle)`), reshuffled per epoch from `seed`. */
+/**
+ * Batches of in-memory tensors (Keras `fit(x, y, batch_size, shuffle)`), reshuffled per epoch from `seed`.
+ * With `shard`, each batch is that rank's part of the global batch of `batchSize` (possibly empty).
+ */
 export function tensorSource(
   xs: tf.Tensor,
   ys: tf.Tensor,
-  { batchSize = 32, shuffle = true, seed = 0 }: { batchSize?: number; shuffle?: boolean; seed?: number } = {},
+  {
+    batchSize = 32,
+    shuffle = true,
+    seed = 0,
+    shard = { rank: 0, size: 1 },
+  }: { batchSize?: number; shuffle?: boolean; seed?: number; shard?: Shard } = {},
 ): DataSource {
   const n = xs.shape[0];
   if (ys.shape[0] !== n) throw new Error(`tensorSource: ${n} inputs but ${ys.shape[0]} labels`);
@@ -32,8 +42,7 @@ export function tensorSource(
     async *batches(epoch: number, skip = 0) {
       const order = [...Array(n).keys()];
       if (shuffle) shuffleInPlace(order, seededRandom(deriveSeed(seed, epoch)));
-      for (let step = skip; step < steps; step++) {
-        const idx = order.slice(step * batchSize, (step + 1) * batchSize);
+      for (const idx of rankBatches(order, batchSize, shard.rank, shard.size).slice(skip)) {
         yield tf.tidy(() => {
           const i = tf.tensor1d(idx, 'int32');
           return { xs: tf.gather(xs, i), ys: tf.gather(ys, i) };

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Collective } from '../distributed/collective';
+import { DataParallel } from '../distributed/data_parallel';
 import { setDropoutStep } from '../layers/dropout';
 import type { Callback, CallbackState, Logs, TrainingContext } from './callback';
+import { allreduceNumbers } from './collective_values';
 import type { HistoryRow } from './csv_logger';
 import type { DataSource } from './data_source';
 import { metricNames } from './metrics';
@@ -43,6 +46,15 @@ export interface FitOptions {
   onSnapshot?: (snapshot: TrainingSnapshot) => Promise<void>;
   /** Continue from a snapshot (weights and optimizer state already restored by the caller). */
   resume?: TrainingSnapshot;
+  /**
+   * Data-parallel training across the collective's ranks, each running trainModel with the same options
+   * (DataParallel): rank 0's weights and optimizer state are broadcast first; each step's gradients, loss
+   * and metric sums and stop vote travel in one allreduce; the signal on any rank stops every rank after the same step;
+   * batch-norm moving statistics are averaged before validation and snapshots. `train` and
+   * `validationData` must give each rank its part of every global batch (`shard` of imageFolderSource or
+   * tensorSource), so the run is the single-process run with the same global batch.
+   */
+  collective?: Collective;
 }
 
 export interface FitResult {
@@ -73,12 +85,23 @@ function means(progress: EpochProgress): Logs {
   return logs;
 }
 
-/** Loss and metrics of a compiled model over a whole data source, weighted by batch size. */
-export async function evaluateSource(model: tf.LayersModel, source: DataSource): Promise<Logs> {
+/**
+ * Loss and metrics of a compiled model over a whole data source, weighted by batch size. With a collective,
+ * each rank evaluates its shard and the sums are added across ranks: every rank gets the global means.
+ */
+export async function evaluateSource(
+  model: tf.LayersModel,
+  source: DataSource,
+  collective?: Collective,
+): Promise<Logs> {
   const names = metricNames(model);
   const progress: EpochProgress = { sums: {}, seen: 0 };
   for await (const { xs, ys } of source.batches(0)) {
     const n = xs.shape[0];
+    if (n === 0) {
+      tf.dispose([xs, ys]);
+      continue;
+    }
     const out = [model.evaluate(xs, ys, { batchSize: n })].flat() as tf.Scalar[];
     const values = await Promise.all(out.map(async (t) => (await t.data())[0]));
     tf.dispose([xs, ys, ...out]);
@@ -86,6 +109,16 @@ export async function evaluateSource(model: tf.LayersModel, source: DataSource):
       progress.sums[name] = (progress.sums[name] ?? 0) + values[i] * n;
     });
     progress.seen += n;
+  }
+  if (collective) {
+    const reduced = await allreduceNumbers(collective, [
+      ...names.map((k) => progress.sums[k] ?? 0),
+      progress.seen,
+    ]);
+    names.forEach((k, i) => {
+      progress.sums[k] = reduced[i];
+    });
+    progress.seen = reduced[names.length];
   }
   if (progress.seen === 0) throw new Error('evaluation data has no batches');
   return means(progress);
@@ -105,7 +138,7 @@ export async function trainModel(
   const optimizer = () => model.optimizer;
   if (!model.optimizer)
     throw new Error('trainModel: compile the model first (compileClassifier or model.compile)');
-  const { epochs, validationData, signal, onSnapshot, resume } = options;
+  const { epochs, validationData, signal, onSnapshot, resume, collective } = options;
   if (!(Number.isInteger(epochs) && epochs >= 1)) {
     throw new Error(`trainModel: epochs must be an integer >= 1, got ${JSON.stringify(epochs)}`);
   }
@@ -154,57 +187,83 @@ export async function trainModel(
   };
   const first = options.initialEpoch ?? resume?.epoch ?? 0;
   (model as unknown as { stopTraining: boolean }).stopTraining = false;
+  // One step extra: the stop vote (a signal on any rank stops every rank after the same step).
+  const parallel = collective ? await DataParallel.create(model, collective, { extraSums: 1 }) : null;
+  try {
+    const rank = collective?.rank ?? 0;
+    const ranks = collective?.size ?? 1;
+    // Whether to stop at an epoch's end: a signal seen by any rank, so all ranks stop together.
+    const stopAtEpochEnd = async () => {
+      const local = signal?.aborted ? 1 : 0;
+      return (collective ? (await allreduceNumbers(collective, [local]))[0] : local) > 0;
+    };
 
-  for (let epoch = first; epoch < epochs; epoch++) {
-    const partial = resume && epoch === resume.epoch && resume.step > 0 ? resume : null;
-    const startStep = partial ? partial.step : 0;
-    const progress: EpochProgress = partial?.progress
-      ? { sums: { ...partial.progress.sums }, seen: partial.progress.seen }
-      : { sums: {}, seen: 0 };
-    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, { step: startStep });
-    let step = startStep;
-    for await (const { xs, ys } of train.batches(epoch, startStep)) {
-      const n = xs.shape[0];
-      for (const cb of callbacks) await cb.onBatchBegin?.(step, {});
-      setDropoutStep(model, epoch * train.steps + step);
-      let values: number | number[];
-      try {
-        values = await model.trainOnBatch(xs, ys);
-      } finally {
-        tf.dispose([xs, ys]);
+    for (let epoch = first; epoch < epochs; epoch++) {
+      const partial = resume && epoch === resume.epoch && resume.step > 0 ? resume : null;
+      const startStep = partial ? partial.step : 0;
+      const progress: EpochProgress = partial?.progress
+        ? { sums: { ...partial.progress.sums }, seen: partial.progress.seen }
+        : { sums: {}, seen: 0 };
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, { step: startStep });
+      let step = startStep;
+      let stop = false;
+      for await (const { xs, ys } of train.batches(epoch, startStep)) {
+        const n = xs.shape[0];
+        for (const cb of callbacks) await cb.onBatchBegin?.(step, {});
+        // Each rank draws its own dropout masks (one process is rank 0 of 1: the seeded masks of before).
+        setDropoutStep(model, (epoch * train.steps + step) * ranks + rank);
+        if (collective) collective.step = `epoch ${epoch + 1} step ${step + 1}`;
+        if (parallel) parallel.stepExtras[0] = signal?.aborted ? 1 : 0;
+        let sums: number[];
+        try {
+          const values = [await model.trainOnBatch(xs, ys)].flat();
+          // Data parallel: the values are the global batch's means, the same on every rank.
+          const images = parallel?.lastStep?.samples ?? n;
+          sums = values.map((v) => v * images);
+          progress.seen += images;
+          stop = (parallel?.lastStep?.extras[0] ?? 0) > 0;
+        } finally {
+          tf.dispose([xs, ys]);
+        }
+        sums.forEach((v, i) => {
+          progress.sums[names[i]] = (progress.sums[names[i]] ?? 0) + v;
+        });
+        step++;
+        const batchLogs = means(progress);
+        for (const cb of callbacks) await cb.onBatchEnd?.(step - 1, batchLogs);
+        // Alone, a signal seen up to now counts; across ranks, the one reduced with the step (all agree).
+        if (!collective) stop = signal?.aborted ?? false;
+        if (stop) break;
       }
-      [values].flat().forEach((v, i) => {
-        progress.sums[names[i]] = (progress.sums[names[i]] ?? 0) + v * n;
-      });
-      progress.seen += n;
-      step++;
-      const batchLogs = means(progress);
-      for (const cb of callbacks) await cb.onBatchEnd?.(step - 1, batchLogs);
-      if (signal?.aborted) break;
+      if (step === 0) throw new Error('training data has no batches');
+      if (collective) collective.step = `epoch ${epoch + 1} end`;
+      await parallel?.syncBatchNormStats();
+      if (stop && step < train.steps) {
+        await take(snapshot(epoch, step, progress));
+        interrupted = true;
+        break;
+      }
+      const logs = means(progress);
+      if (validationData) {
+        const val = await evaluateSource(model, validationData, collective);
+        for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
+      }
+      logs.lr = getLearningRate(optimizer());
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      rows.push({ epoch, logs: { ...logs } });
+      await take(snapshot(epoch + 1, 0, null));
+      if (ctx.stopTraining || (model as unknown as { stopTraining: boolean }).stopTraining) {
+        stoppedEarly = true;
+        break;
+      }
+      if (await stopAtEpochEnd()) {
+        interrupted = epoch + 1 < epochs;
+        break;
+      }
     }
-    if (step === 0) throw new Error('training data has no batches');
-    if (signal?.aborted && step < train.steps) {
-      await take(snapshot(epoch, step, progress));
-      interrupted = true;
-      break;
-    }
-    const logs = means(progress);
-    if (validationData) {
-      const val = await evaluateSource(model, validationData);
-      for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
-    }
-    logs.lr = getLearningRate(optimizer());
-    for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-    rows.push({ epoch, logs: { ...logs } });
-    await take(snapshot(epoch + 1, 0, null));
-    if (ctx.stopTraining || (model as unknown as { stopTraining: boolean }).stopTraining) {
-      stoppedEarly = true;
-      break;
-    }
-    if (signal?.aborted) {
-      interrupted = epoch + 1 < epochs;
-      break;
-    }
+  } finally {
+    parallel?.detach();
+    if (collective) collective.step = '';
   }
   const lastLogs = rows.length ? rows[rows.length - 1].logs : {};
   for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs);

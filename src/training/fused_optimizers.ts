@@ -23,10 +23,10 @@ interface OptimizerVariable {
 }
 
 /** What tfjs optimizers' applyGradients takes: gradients by variable name, or a list of {name, tensor}. */
-type VariableGradients = Parameters<tf.Optimizer['applyGradients']>[0];
+export type VariableGradients = Parameters<tf.Optimizer['applyGradients']>[0];
 
 /** The gradients in the order tfjs optimizers index their state by: [variable name, gradient or undefined]. */
-function gradientsByName(variableGradients: VariableGradients): [string, tf.Tensor | undefined][] {
+export function gradientsByName(variableGradients: VariableGradients): [string, tf.Tensor | undefined][] {
   if (Array.isArray(variableGradients)) return variableGradients.map(({ name, tensor }) => [name, tensor]);
   return Object.keys(variableGradients).map((name) => [name, variableGradients[name]]);
 }

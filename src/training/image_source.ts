@@ -5,25 +5,18 @@ import type { DataSource } from './data_source';
 
 /**
  * An image folder as a training data source: pass `epoch` is the data pipeline's seeded pass `epoch`
- * (same file order and augmentation draws for the same seed and epoch). Skipped batches of a resumed
- * epoch are still drawn, then dropped, so the rest of the pass sees exactly the draws it would have seen.
+ * (same file order and augmentation draws for the same seed and epoch). Batches have fixed boundaries
+ * (`batchSize` global images each, the last one the remainder), so a resumed epoch starts at its step
+ * without decoding the batches it skips. With `shard`, each batch is that rank's part of the global batch:
+ * `steps` is the global count, the same on every rank.
  */
 export function imageFolderSource(
   dataset: ImageFolderDataset,
-  options: Omit<BatchOptions, 'epoch'>,
+  options: Omit<BatchOptions, 'epoch' | 'firstBatch'>,
 ): DataSource {
   return {
     steps: countBatches(dataset, options.batchSize),
-    async *batches(epoch: number, skip = 0) {
-      let step = 0;
-      for await (const batch of batches(dataset, { ...options, epoch })) {
-        if (step++ < skip) {
-          batch.xs.dispose();
-          batch.ys.dispose();
-          continue;
-        }
-        yield batch;
-      }
-    },
+    batches: (epoch: number, skip = 0) =>
+      batches(dataset, { shard: { rank: 0, size: 1 }, ...options, epoch, firstBatch: skip }),
   };
 }

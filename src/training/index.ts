@@ -1,6 +1,7 @@
 // The training system's public pieces: Keras callbacks, the training loop, checkpoints, evaluate, predict.
 export * from './callback';
 export * from './checkpoint';
+export * from './collective_values';
 export * from './cosine_decay';
 export * from './csv_logger';
 export * from './data_source';

@@ -6,6 +6,7 @@ import { withoutUndecodable } from '../data/bad_file';
 import { ImageFolderDataset } from '../data/image_folder';
 import { channelStats } from '../data/stats';
 import type { Augmentation, BadFilePolicy } from '../data/types';
+import type { Collective } from '../distributed/collective';
 import { linkTree, removeStaleTemps, writeFileAtomic } from '../io/atomic';
 import {
   currentGeneration,
@@ -29,6 +30,7 @@ import {
   STATE_JSON,
   saveCheckpoint,
 } from './checkpoint';
+import { broadcastJson } from './collective_values';
 import { cosineDecay } from './cosine_decay';
 import { csvLogger, formatHistoryCsv, type HistoryRow } from './csv_logger';
 import { earlyStopping } from './early_stopping';
@@ -157,6 +159,14 @@ export interface TrainClassifierHooks {
   resume?: boolean;
   /** Verbose messages of the callbacks and the pipeline; default silent. */
   print?: Printer;
+  /**
+   * Data-parallel training: every rank of the collective calls trainImageClassifier with the same options
+   * (batchSize is the global batch, so the run is the same on any number of ranks). Rank 0 measures the
+   * normalisation, and its weights and optimizer state start every rank; each rank trains and validates on
+   * its part of every global batch; only rank 0 prints and writes the model folder. `data` and, to resume,
+   * `out` must be readable by every rank (a shared file system).
+   */
+  collective?: Collective;
 }
 
 export interface TrainClassifierResult {
@@ -412,7 +422,15 @@ export async function trainImageClassifier(
   // Bad options fail before anything is created. A resumed run takes its options from the checkpoint.
   const resolved = hooks.resume ? null : resolveOptions(options);
   if (!options.out) throw new Error('train: the model folder (out) is required');
+  const { collective } = hooks;
+  if (collective && collective.rank !== 0) {
+    // Rank 0 alone touches the model folder; the others learn from it where the run is and what it resumes.
+    const shared = await broadcastJson(collective, { gen: '', resumeFrom: null as string | null });
+    const follower: RunFolder = { ...shared, checkpointed: false, abandon: async () => {} };
+    return trainInRun(follower, options, resolved, hooks);
+  }
   const run = await openRun(options.out, Boolean(hooks.resume));
+  if (collective) await broadcastJson(collective, { gen: run.gen, resumeFrom: run.resumeFrom });
   try {
     return await trainInRun(run, options, resolved, hooks);
   } catch (e) {
@@ -427,7 +445,10 @@ async function trainInRun(
   resolved: ResolvedTrainOptions | null,
   hooks: TrainClassifierHooks,
 ): Promise<TrainClassifierResult> {
-  const print = hooks.print ?? (() => {});
+  const collective = hooks.collective;
+  const rank = collective?.rank ?? 0;
+  const writer = rank === 0;
+  const print = (writer && hooks.print) || (() => {});
   const lastDir = path.join(run.gen, LAST_CHECKPOINT);
   const bestDir = path.join(run.gen, BEST_CHECKPOINT);
   let checkpoint: LoadedCheckpoint<RunMeta> | null = null;
@@ -454,22 +475,25 @@ async function trainInRun(
     o.onBadFile === 'skip' ? withoutUndecodable(d, { inputShape, resize: 'fill' }) : Promise.resolve(d);
   const train = await usable(opened.train);
   const val = opened.val ? await usable(opened.val) : null;
-  let preprocessing: Preprocessing;
-  if (checkpoint) {
-    preprocessing = checkpoint.meta.preprocessing;
-  } else if (o.weights) {
+  let measured: Preprocessing | null = checkpoint?.meta.preprocessing ?? null;
+  if (!measured && o.weights) {
     // The weights' normalisation: the body was trained on inputs normalised so, not with this data's statistics.
     const meta = weightsMeta(o.model, o.weights);
     if (!meta) throw new Error(`weights ${o.weights}: no preprocessing travels with them`);
-    preprocessing = { ...meta.preprocessing, inputShape };
-  } else {
+    measured = { ...meta.preprocessing, inputShape };
+  }
+  if (!measured && writer) {
     const stats = await channelStats(
       train,
       { inputShape, resize: 'fill' },
       { seed: o.seed, onBadFile: o.onBadFile },
     );
-    preprocessing = { inputShape, mean: stats.mean, std: stats.std, resize: 'fill' };
+    measured = { inputShape, mean: stats.mean, std: stats.std, resize: 'fill' };
   }
+  // Measured once, on rank 0; sent as JSON, so every rank normalises with the very same numbers.
+  if (collective) measured = await broadcastJson(collective, measured);
+  if (!measured) throw new Error('train: no normalisation statistics');
+  const preprocessing = measured;
   const info: ModelInfo = {
     model: o.model,
     widthMultiplier: o.modelArgs.widthMultiplier ?? 1,
@@ -508,6 +532,7 @@ async function trainInRun(
     preprocessing,
     seed: o.seed,
     onBadFile: o.onBadFile,
+    shard: { rank, size: collective?.size ?? 1 },
   };
   const trainSource = imageFolderSource(train, {
     ...batchOptions,
@@ -551,7 +576,8 @@ async function trainInRun(
   if (o.reduceLr) callbacks.push(reduceLROnPlateau({ ...o.reduceLr, monitor: o.monitor, verbose: 1, print }));
   if (o.earlyStopping)
     callbacks.push(earlyStopping({ ...o.earlyStopping, monitor: o.monitor, verbose: 1, print }));
-  callbacks.push(best, csvLogger(path.join(run.gen, CHECKPOINTS_DIR, HISTORY_CSV)));
+  // The writers live on rank 0 only; they change nothing the other ranks' training depends on.
+  if (writer) callbacks.push(best, csvLogger(path.join(run.gen, CHECKPOINTS_DIR, HISTORY_CSV)));
 
   const meta: RunMeta = { options: o, labels, preprocessing };
   let result: Awaited<ReturnType<typeof trainModel>>;
@@ -563,7 +589,9 @@ async function trainInRun(
       callbacks,
       signal: hooks.signal,
       resume: checkpoint?.snapshot,
+      collective,
       onSnapshot: async (s) => {
+        if (!writer) return;
         await saveCheckpoint(lastDir, model, s, meta);
         // This run is now the one to resume: unpublished runs before it are superseded.
         if (firstSnapshot) await removeGenerations(o.out, [run.gen]);
@@ -580,7 +608,7 @@ async function trainInRun(
   }
 
   let savedEpoch: number | null = null;
-  if (!result.interrupted) {
+  if (!result.interrupted && writer) {
     if (o.keep === 'best' && best.lastSavedEpoch >= 0) {
       const bestModel = await tf.loadLayersModel(folderLoader(bestDir));
       model.setWeights(bestModel.getWeights());
