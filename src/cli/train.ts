@@ -370,6 +370,7 @@ function checkFineTuneFlags(
     'unfreeze-at'?: number;
     epochs: number;
     'lr-schedule': string;
+    distributed: boolean;
   },
   given: ReadonlySet<string>,
 ): void {
@@ -391,5 +392,10 @@ function checkFineTuneFlags(
   }
   if (values['lr-schedule'] === 'cosine') {
     throw new UsageError('--unfreeze-at needs the constant schedule: cosine would overwrite --fine-tune-lr');
+  }
+  if (values.distributed) {
+    throw new UsageError(
+      '--unfreeze-at is not supported with --distributed (the ranks share a fixed set of trainable weights)',
+    );
   }
 }

@@ -466,6 +466,10 @@ async function trainInRun(
   } else {
     o = resolved ?? resolveOptions(options);
   }
+  if (collective && o.unfreezeAt !== undefined) {
+    // DataParallel sizes its gradient buffers once, for the trainable weights of the first step.
+    throw new FineTuneOptionError('train: unfreezeAt is not supported in data-parallel training');
+  }
   const opened = await openDatasets(o, checkpoint?.meta.labels);
   const labels = opened.train.classNames;
   const inputShape = o.modelArgs.inputShape ?? defaultInputShape();
