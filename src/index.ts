@@ -16,7 +16,16 @@ export { batchNormStatistics, DataParallel, type StepTotals } from './distribute
 export * from './distributed/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
+export {
+  extractFeatures,
+  featureModel,
+  type ImageList,
+  listImages,
+  npySidecar,
+  writeFeatures,
+} from './inference/features';
 export * from './io/model_folder';
+export { decodeNpyFloat32, encodeNpyFloat32 } from './io/npy';
 export * from './layers/adaptive_average_pooling';
 export * from './layers/batch_normalization';
 export * from './layers/channel_affine';
@@ -57,15 +66,15 @@ export {
   FusedRMSPropOptimizer,
 } from './training/fused_optimizers';
 export * from './training/index';
+export { type CreateModelArgs, createModel } from './weights/create_model';
+export { type DownloadOptions, downloadWeights } from './weights/download';
+export { type LoadWeightsOptions, loadWeights, type WeightsMeta, weightsMeta } from './weights/load';
 export { parsePth, readPth } from './weights/pth';
+export { WEIGHTS, type WeightsEntry, weightsFor } from './weights/registry';
 export type { NamedArray, StateDict } from './weights/state_dict';
 export {
   loadTorchvisionGoogLeNetWeights,
   setTorchvisionGoogLeNetWeights,
   type TorchvisionLoadReport,
 } from './weights/torchvision_googlenet';
-export { type CreateModelArgs, createModel } from './weights/create_model';
-export { type DownloadOptions, downloadWeights } from './weights/download';
-export { type LoadWeightsOptions, loadWeights, type WeightsMeta, weightsMeta } from './weights/load';
-export { WEIGHTS, type WeightsEntry, weightsFor } from './weights/registry';
 export { tf };

@@ -186,9 +186,19 @@ test('the family is registered under the CLI names and validates arguments up fr
     assert.throws(() => buildModel(name, { widthMultiplier: -1 }), /widthMultiplier.*got -1/);
     assert.throws(() => buildModel(name, { dropout: 1 }), /dropout.*got 1/);
     assert.throws(() => buildModel(name, { classifierActivation: 'relu' as any }), /got "relu"/);
-    const headless = buildModel(name, { inputShape: [32, 32, 3], widthMultiplier: 0.05, includeTop: false });
-    assert.equal(headless.outputs[0].shape.length, 2);
-    headless.dispose();
+    // Keras `applications` without the top: the 4-D feature map, or one vector per image with `pooling`.
+    const headless = (pooling?: 'avg' | 'max') =>
+      buildModel(name, { inputShape: [32, 32, 3], widthMultiplier: 0.05, includeTop: false, pooling });
+    for (const [pooling, rank] of [
+      [undefined, 4],
+      ['avg', 2],
+      ['max', 2],
+    ] as const) {
+      const m = headless(pooling);
+      assert.equal(m.outputs[0].shape.length, rank, `${name} pooling ${pooling}`);
+      m.dispose();
+    }
+    assert.throws(() => headless('min' as 'avg'), /pooling must be 'avg', 'max' or undefined, got "min"/);
   }
   // The CLI's default input follows the builder: 32x32 for googlenet-cifar, 224x224 for the others.
   const inputShape = (...argv: string[]) =>

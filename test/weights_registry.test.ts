@@ -21,7 +21,10 @@ import { BUILDER_FILE_FORMATS, findWeights, WEIGHTS, weightsFor } from '../src/w
 
 /** Asserts that `builder` is in MODEL_BUILDERS; returns false so callers can use it as a `skip` value. */
 function builderMissing(builder: string): false {
-  assert.ok(Object.hasOwn(MODEL_BUILDERS, builder), `weights name builder ${builder}, which MODEL_BUILDERS lacks`);
+  assert.ok(
+    Object.hasOwn(MODEL_BUILDERS, builder),
+    `weights name builder ${builder}, which MODEL_BUILDERS lacks`,
+  );
   return false;
 }
 

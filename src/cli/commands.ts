@@ -55,6 +55,12 @@ export const COMMANDS: Record<
     load: () => import('./predict'),
     inference: true,
   },
+  features: {
+    summary:
+      "one embedding per image from a network's body (pretrained weights or a model folder), as CSV or .npy",
+    load: () => import('./features'),
+    inference: true,
+  },
   export: {
     summary: 'export a model folder to ONNX or to a tfjs web model',
     load: () => import('./export'),

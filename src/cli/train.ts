@@ -1,6 +1,8 @@
 import { DEFAULT_COLLECTIVE_TIMEOUT_SECONDS, initCollective } from '../distributed/collective';
+import { DEFAULT_MODEL } from '../models/registry';
 import { MAX_SEED } from '../random';
 import { EARLY_STOPPING_DEFAULTS } from '../training/early_stopping';
+import { DEFAULT_FINE_TUNE_LR, DEFAULT_UNFREEZE_FROM, FineTuneOptionError } from '../training/fine_tune';
 import { OPTIMIZER_NAMES } from '../training/optimizers';
 import { ProgressBar } from '../training/progress_bar';
 import { REDUCE_LR_DEFAULTS } from '../training/reduce_lr_on_plateau';
@@ -10,6 +12,8 @@ import {
   type TrainClassifierOptions,
   trainImageClassifier,
 } from '../training/train_classifier';
+import { weightsArchitecture } from '../training/weights_architecture';
+import { weightsMeta } from '../weights/load';
 import { UsageError } from './args';
 import { defineCommand, parseCommandLine } from './flags';
 import { googlenetArgsFromFlags, MODEL_FLAGS_NO_CLASSES } from './model_flags';
@@ -17,7 +21,7 @@ import { interruptible, trainingReport } from './training_output';
 
 export const command = defineCommand({
   name: 'train',
-  usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--out DIR] [--resume] [--json] [callback flags]`,
+  usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--out DIR] [--resume] [--json] [--weights SPEC] [--freeze base] [--unfreeze-at EPOCH] [--unfreeze-from LAYER] [--fine-tune-lr X] [callback flags]`,
   description:
     "Trains on DIR/<class>/<images> (JPEG/PNG, any size, resized to the input). Images are normalised per channel with the training set's mean and std (saved in preprocessing.json); training batches are shuffled and augmented (random horizontal flip, 4-pixel reflect pad + random crop) unless --no-augment.",
   flags: {
@@ -180,6 +184,39 @@ export const command = defineCommand({
       group: 'callbacks (Keras semantics)',
       help: 'enable EarlyStopping with this patience',
     },
+    weights: {
+      type: 'string',
+      metavar: 'SPEC',
+      group: 'fine-tuning (the Keras transfer-learning recipe)',
+      help: "start from these weights: a shipped model (cifar10), a model folder (runs/mine), a registry name or a weights file. They fix --model, --width and the input size unless given, and their normalisation replaces the training images' statistics; a head for another class count starts afresh",
+    },
+    freeze: {
+      type: 'choice',
+      choices: ['base'],
+      group: 'fine-tuning (the Keras transfer-learning recipe)',
+      help: 'train the new head only: every other layer is frozen, its batch normalisation in inference mode (moving statistics used, not updated); needs --weights',
+    },
+    'unfreeze-at': {
+      type: 'int',
+      min: 1,
+      metavar: 'EPOCH',
+      group: 'fine-tuning (the Keras transfer-learning recipe)',
+      help: 'with --freeze: after this many head-only epochs, the layers from --unfreeze-from on train too (batch normalisation stays in inference mode), with a fresh optimizer at --fine-tune-lr',
+    },
+    'unfreeze-from': {
+      type: 'string',
+      metavar: 'LAYER',
+      group: 'fine-tuning (the Keras transfer-learning recipe)',
+      defaultText: `the top two inception blocks: the first of ${DEFAULT_UNFREEZE_FROM.map((c) => ('layer' in c ? c.layer : `the layers after ${c.after}`)).join(', ')} the model has`,
+      help: "first layer to unfreeze, or a block (inception_4e: its branches and concat); every layer after it in the model's order unfreezes too",
+    },
+    'fine-tune-lr': {
+      type: 'positive',
+      metavar: 'X',
+      group: 'fine-tuning (the Keras transfer-learning recipe)',
+      defaultText: `${DEFAULT_FINE_TUNE_LR} (the Keras guide's Adam rate)`,
+      help: 'learning rate from --unfreeze-at on',
+    },
     'restore-best-weights': {
       type: 'boolean',
       group: 'callbacks (Keras semantics)',
@@ -214,14 +251,27 @@ export async function run(argv: string[]): Promise<number | undefined> {
   if (values['restore-best-weights'] && values['early-stopping-patience'] === undefined) {
     throw new UsageError('--restore-best-weights needs --early-stopping-patience N');
   }
+  checkFineTuneFlags(values, given);
   const { model, args } = googlenetArgsFromFlags(values);
+  const weights = values.weights;
+  if (weights !== undefined) {
+    // The weights fix what the command line leaves out: the builder, the width and the input size.
+    if (!given.has('width')) delete args.widthMultiplier;
+    if (!given.has('input-size') && !given.has('input-shape')) delete args.inputShape;
+    const builder = given.has('model') ? model : (weightsArchitecture(weights).model ?? DEFAULT_MODEL);
+    try {
+      weightsMeta(builder, weights);
+    } catch (e) {
+      throw new UsageError(`--weights: ${(e as Error).message}`);
+    }
+  }
   const minDelta = values['min-delta'];
   const esPatience = values['early-stopping-patience'];
   const options: TrainClassifierOptions = {
     data: values.data as string,
     valData: values['val-data'],
     valSplit: values['val-split'],
-    model,
+    model: weights !== undefined && !given.has('model') ? undefined : model,
     modelArgs: args,
     epochs: resume && !given.has('epochs') ? undefined : values.epochs,
     batchSize: values['batch-size'],
@@ -248,6 +298,11 @@ export async function run(argv: string[]): Promise<number | undefined> {
         : { patience: esPatience, minDelta, restoreBestWeights: values['restore-best-weights'] },
     keep: values.keep,
     onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
+    weights,
+    freeze: values.freeze as 'base' | undefined,
+    unfreezeAt: values['unfreeze-at'],
+    unfreezeFrom: values['unfreeze-from'],
+    fineTuneLearningRate: values['fine-tune-lr'],
     out: values.out,
   };
   if (given.has('collective-timeout') && !values.distributed) {
@@ -296,11 +351,51 @@ export async function run(argv: string[]): Promise<number | undefined> {
       collective && ranks > 1 ? `rank ${rank}: ` : '',
     );
   } catch (e) {
+    // Found once the model is built (an unknown --unfreeze-from layer, a model without a body): a bad flag.
+    const error = e instanceof FineTuneOptionError ? new UsageError(e.message) : e;
     // One rank failing must end them all now, not leave the others waiting for it until the timeout.
     if (collective && ranks > 1) collective.abort(1, `train: ${e instanceof Error ? e.message : String(e)}`);
-    throw e;
+    throw error;
   }
   collective?.finalize();
   if (rank !== 0) return result.interrupted ? 130 : 0;
   return trainingReport(result, (Date.now() - started) / 1000, json);
+}
+
+/** The fine-tuning flags' combinations, checked before anything is read (exit 2). */
+function checkFineTuneFlags(
+  values: {
+    weights?: string;
+    freeze?: string;
+    'unfreeze-at'?: number;
+    epochs: number;
+    'lr-schedule': string;
+    distributed: boolean;
+  },
+  given: ReadonlySet<string>,
+): void {
+  if (values.freeze && values.weights === undefined) {
+    throw new UsageError(
+      '--freeze base needs --weights SPEC: a randomly initialised body has nothing to keep',
+    );
+  }
+  const at = values['unfreeze-at'];
+  if (at === undefined) {
+    const orphan = ['unfreeze-from', 'fine-tune-lr'].find((k) => given.has(k));
+    if (orphan) throw new UsageError(`--${orphan} needs --unfreeze-at EPOCH`);
+    return;
+  }
+  if (!values.freeze)
+    throw new UsageError('--unfreeze-at needs --freeze base (there is nothing frozen to unfreeze)');
+  if (given.has('epochs') && at >= values.epochs) {
+    throw new UsageError(`--unfreeze-at ${at} must be below --epochs ${values.epochs}`);
+  }
+  if (values['lr-schedule'] === 'cosine') {
+    throw new UsageError('--unfreeze-at needs the constant schedule: cosine would overwrite --fine-tune-lr');
+  }
+  if (values.distributed) {
+    throw new UsageError(
+      '--unfreeze-at is not supported with --distributed (the ranks share a fixed set of trainable weights)',
+    );
+  }
 }

@@ -26,13 +26,23 @@ const TfjsBatchNormalizationClass =
  * batch statistics, the normalisation and its gradient take one native pass each instead of a dozen
  * element-wise kernels (a BN GoogLeNet trains ~2x faster). Same class name, config, weights and inference
  * path as tfjs's, so saved models load anywhere as a plain BatchNormalization; registering it under that
- * name makes models loaded here use it too.
+ * name makes models loaded here use it too. As in Keras (not tfjs), a non-trainable layer runs in inference
+ * mode in training too: it normalises with its moving statistics and does not update them.
  */
 export class BatchNormalization extends TfjsBatchNormalizationClass {
   static className = 'BatchNormalization';
 
+  /**
+   * Normalise with the moving statistics and leave them as they are, even in training (set by fine-tuning
+   * for the BN layers it unfreezes: their gamma and beta train, their statistics stay the pretrained ones,
+   * as the Keras transfer-learning guide recommends). A frozen layer (`trainable = false`) runs so anyway.
+   */
+  inferenceMode = false;
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
     if (kwargs.training !== true) return super.call(inputs, kwargs);
+    // Keras semantics: a non-trainable BatchNormalization runs in inference mode.
+    if (this.inferenceMode || !this.trainable) return super.call(inputs, { ...kwargs, training: false });
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     const state = this as unknown as BatchNormalizationState;
     const axis = state.axis < 0 ? state.axis + input.rank : state.axis;

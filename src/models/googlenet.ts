@@ -15,13 +15,13 @@ export interface GoogLeNetArgs {
   widthMultiplier?: number;
   /** Keep the classifier head (GAP → dropout → dense). Default true. */
   includeTop?: boolean;
-  /** Activation of the head: 'softmax' (default) or 'linear' for logits. */
-  classifierActivation?: 'softmax' | 'linear';
   /**
-   * Without the top (`includeTop: false`), Keras's `pooling`: undefined keeps the last feature map, 'avg' or
-   * 'max' ends in its global average or max pool. Builders whose body always ends pooled ignore it.
+   * Without the top (Keras `applications`): undefined returns the last stage's 4-D feature map, 'avg' its
+   * global average pool, 'max' its global max pool (one feature vector per image). Ignored with the top.
    */
   pooling?: 'avg' | 'max';
+  /** Activation of the head: 'softmax' (default) or 'linear' for logits. */
+  classifierActivation?: 'softmax' | 'linear';
   /**
    * Seeds every random initialiser and dropout layer (an integer in [0, 2^32)): the same seed builds the same
    * weights and, in training, draws the same dropout masks; each layer gets its own seed derived from it.
@@ -75,6 +75,7 @@ export interface ResolvedArgs {
   dropout: number;
   widthMultiplier: number;
   includeTop: boolean;
+  pooling: 'avg' | 'max' | undefined;
   classifierActivation: 'softmax' | 'linear';
   /** Where the builder's layers take their seeds from, in build order (unseeded without `seed`). */
   seeds: LayerSeeds;
@@ -88,6 +89,10 @@ export function resolveArgs(builder: string, args: GoogLeNetArgs, minInput = MIN
   const widthMultiplier = args.widthMultiplier ?? GOOGLENET_DEFAULTS.widthMultiplier;
   const includeTop = args.includeTop ?? true;
   const classifierActivation = args.classifierActivation ?? 'softmax';
+  const pooling = args.pooling ?? undefined;
+  if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') {
+    throw new Error(`${builder}: pooling must be 'avg', 'max' or undefined, got ${JSON.stringify(pooling)}`);
+  }
   if (
     !Array.isArray(inputShape) ||
     inputShape.length !== 3 ||
@@ -119,7 +124,16 @@ export function resolveArgs(builder: string, args: GoogLeNetArgs, minInput = MIN
     );
   }
   const seeds = layerSeeds(builder, args.seed);
-  return { inputShape, numClasses, dropout, widthMultiplier, includeTop, classifierActivation, seeds };
+  return {
+    inputShape,
+    numClasses,
+    dropout,
+    widthMultiplier,
+    includeTop,
+    pooling,
+    classifierActivation,
+    seeds,
+  };
 }
 
 /** A filter count scaled by the width multiplier: rounded, at least 1. */
@@ -194,14 +208,33 @@ export function denseLayer(
   });
 }
 
-/** Global average pool → dropout → dense classifier, named as in the notebook. */
+/**
+ * Global average pool → dropout → dense classifier, named as in the notebook. Without the top, what
+ * `pooling` asks for: the feature map as is, its global average pool (`poolName`) or its global max pool.
+ */
 export function classifierHead(
   x: tf.SymbolicTensor,
   a: ResolvedArgs,
   poolName = 'avg_pool_5_3x3_1',
 ): tf.SymbolicTensor {
+  if (!a.includeTop) return featurePool(x, a.pooling, poolName);
   x = tf.layers.globalAveragePooling2d({ name: poolName }).apply(x) as tf.SymbolicTensor;
-  return a.includeTop ? dropoutDense(x, a, a.dropout) : x;
+  return dropoutDense(x, a, a.dropout);
+}
+
+/** The feature map as is (pooling undefined), or its global average / max pool: Keras's `pooling`. */
+export function featurePool(
+  x: tf.SymbolicTensor,
+  pooling: 'avg' | 'max' | undefined,
+  avgPoolName: string,
+): tf.SymbolicTensor {
+  if (pooling === 'avg') {
+    return tf.layers.globalAveragePooling2d({ name: avgPoolName }).apply(x) as tf.SymbolicTensor;
+  }
+  if (pooling === 'max') {
+    return tf.layers.globalMaxPooling2d({ name: 'global_max_pool' }).apply(x) as tf.SymbolicTensor;
+  }
+  return x;
 }
 
 /** How a builder varies the shared GoogLeNet body, from the input to inception_5b. */

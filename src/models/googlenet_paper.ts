@@ -5,6 +5,7 @@ import {
   type BodyOptions,
   denseLayer,
   dropoutDense,
+  featurePool,
   type GoogLeNetArgs,
   googlenetBody,
   type ResolvedArgs,
@@ -122,8 +123,9 @@ export function googlenetPaper(args: GoogLeNetPaperArgs = {}): tf.LayersModel {
       if (withAux && AUX_TAPS[name]) aux.push(auxClassifier(t, a, AUX_TAPS[name], convRelu));
     },
   }); // 7x7x1024
-  const pooled = finalPool(x); // 1024
-  const output = a.includeTop ? dropoutDense(pooled, a, a.dropout) : pooled;
+  const output = a.includeTop
+    ? dropoutDense(finalPool(x), a, a.dropout) // 1024 → numClasses
+    : featurePool(x, a.pooling, 'avg_pool_5_global');
   return tf.model({
     inputs: input,
     outputs: withAux ? [output, ...aux] : output,

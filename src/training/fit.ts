@@ -134,8 +134,10 @@ export async function trainModel(
   train: DataSource,
   options: FitOptions,
 ): Promise<FitResult> {
-  const optimizer = model.optimizer;
-  if (!optimizer) throw new Error('trainModel: compile the model first (compileClassifier or model.compile)');
+  // Read at each use, not kept: a callback may recompile the model with a new optimizer (fine-tuning's unfreeze).
+  const optimizer = () => model.optimizer;
+  if (!model.optimizer)
+    throw new Error('trainModel: compile the model first (compileClassifier or model.compile)');
   const { epochs, validationData, signal, onSnapshot, resume, collective } = options;
   if (!(Number.isInteger(epochs) && epochs >= 1)) {
     throw new Error(`trainModel: epochs must be an integer >= 1, got ${JSON.stringify(epochs)}`);
@@ -145,12 +147,12 @@ export async function trainModel(
   const names = metricNames(model);
   const ctx: TrainingContext = {
     model,
-    optimizer,
+    optimizer: model.optimizer,
     epochs,
     stepsPerEpoch: train.steps,
     stopTraining: false,
-    getLearningRate: () => getLearningRate(optimizer),
-    setLearningRate: (lr) => setLearningRate(optimizer, lr),
+    getLearningRate: () => getLearningRate(optimizer()),
+    setLearningRate: (lr) => setLearningRate(optimizer(), lr),
   };
   const rows: HistoryRow[] = resume ? [...resume.history] : [];
   for (const cb of callbacks) cb.setContext?.(ctx);
@@ -160,13 +162,13 @@ export async function trainModel(
       const state = resume.callbacks[keys[i]];
       if (state && cb.setState) cb.setState(state);
     });
-    setLearningRate(optimizer, resume.learningRate);
+    setLearningRate(optimizer(), resume.learningRate);
   }
   const snapshot = (epoch: number, step: number, progress: EpochProgress | null): TrainingSnapshot => ({
     epoch,
     step,
     progress,
-    learningRate: getLearningRate(optimizer),
+    learningRate: getLearningRate(optimizer()),
     callbacks: Object.fromEntries(
       callbacks.flatMap((cb, i) => (cb.getState ? [[keys[i], cb.getState()]] : [])),
     ),
@@ -246,7 +248,7 @@ export async function trainModel(
         const val = await evaluateSource(model, validationData, collective);
         for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
       }
-      logs.lr = getLearningRate(optimizer);
+      logs.lr = getLearningRate(optimizer());
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
       rows.push({ epoch, logs: { ...logs } });
       await take(snapshot(epoch + 1, 0, null));

@@ -7,6 +7,7 @@ export * from './csv_logger';
 export * from './data_source';
 export * from './early_stopping';
 export * from './evaluate';
+export * from './fine_tune';
 export * from './fit';
 export * from './image_source';
 export * from './learning_rate_scheduler';

@@ -20,6 +20,7 @@ import { folderLoader, type ModelInfo, type Preprocessing, saveModelFolder } fro
 import type { GoogLeNetArgs } from '../models/googlenet';
 import { defaultInputShape } from '../models/googlenet';
 import { buildModel, DEFAULT_MODEL } from '../models/registry';
+import { loadWeights, weightsMeta } from '../weights/load';
 import type { Callback, Printer } from './callback';
 import {
   disposeCheckpointState,
@@ -33,6 +34,15 @@ import { broadcastJson } from './collective_values';
 import { cosineDecay } from './cosine_decay';
 import { csvLogger, formatHistoryCsv, type HistoryRow } from './csv_logger';
 import { earlyStopping } from './early_stopping';
+import {
+  DEFAULT_FINE_TUNE_LR,
+  FineTuneOptionError,
+  freezeBase,
+  headLayers,
+  unfreezeFrom,
+  unfreezeSchedule,
+  unfreezeStart,
+} from './fine_tune';
 import { type History, trainModel } from './fit';
 import { imageFolderSource } from './image_source';
 import { compileClassifier } from './metrics';
@@ -41,6 +51,7 @@ import { createOptimizer, type OptimizerName } from './optimizers';
 import { reduceLROnPlateau } from './reduce_lr_on_plateau';
 import { terminateOnNaN } from './terminate_on_nan';
 import { trainingCurvesSvg } from './training_curves';
+import { weightsArchitecture } from './weights_architecture';
 
 /** Where things go inside a model folder. */
 export const CHECKPOINTS_DIR = 'checkpoints';
@@ -117,6 +128,24 @@ export interface TrainClassifierOptions {
    * a diverged run still cannot save: the model writers refuse non-finite weights.
    */
   terminateOnNaN?: boolean;
+  /**
+   * Start from these weights instead of a random initialisation (`loadWeights`): a registry name
+   * ('imagenet'), a shipped model ('cifar10'), a model folder or a weights file. They fix the builder, width
+   * and input shape unless `model`/`modelArgs` say otherwise, and their normalisation is used (and saved)
+   * instead of the training images' statistics. A head for another class count is initialised afresh.
+   */
+  weights?: string;
+  /** 'base': train the head only; the body is frozen, its batch normalisation in inference mode. Needs weights. */
+  freeze?: 'base';
+  /**
+   * With freeze: from this epoch on (1-based epochs 1..unfreezeAt train the head only) the layers from
+   * `unfreezeFrom` on train too, with a fresh optimizer at `fineTuneLearningRate`.
+   */
+  unfreezeAt?: number;
+  /** First layer (or block name) to unfreeze. Default: the top two inception blocks (DEFAULT_UNFREEZE_FROM). */
+  unfreezeFrom?: string;
+  /** Learning rate after unfreezing. Default 1e-5 (the Keras guide's). */
+  fineTuneLearningRate?: number;
   /** The model folder. */
   out: string;
 }
@@ -158,8 +187,18 @@ export interface TrainClassifierResult {
   options: ResolvedTrainOptions;
 }
 
-type ResolvedTrainOptions = Required<Omit<TrainClassifierOptions, 'valData' | 'reduceLr' | 'earlyStopping'>> &
-  Pick<TrainClassifierOptions, 'valData' | 'reduceLr' | 'earlyStopping'>;
+/** Options that stay optional once resolved. */
+type OptionalOption =
+  | 'valData'
+  | 'reduceLr'
+  | 'earlyStopping'
+  | 'weights'
+  | 'freeze'
+  | 'unfreezeAt'
+  | 'unfreezeFrom'
+  | 'fineTuneLearningRate';
+type ResolvedTrainOptions = Required<Omit<TrainClassifierOptions, OptionalOption>> &
+  Pick<TrainClassifierOptions, OptionalOption>;
 
 /** What checkpoints/last keeps beside the training state: enough to rebuild the run. */
 interface RunMeta {
@@ -168,19 +207,68 @@ interface RunMeta {
   preprocessing: Preprocessing;
 }
 
+/** Builder and arguments: the caller's, else what the weights fix (their input shape included), else defaults. */
+function resolveModel(o: TrainClassifierOptions): Pick<ResolvedTrainOptions, 'model' | 'modelArgs'> {
+  const given = Object.fromEntries(
+    Object.entries(o.modelArgs ?? {}).filter(([, v]) => v !== undefined),
+  ) as TrainClassifierOptions['modelArgs'];
+  if (!o.weights) return { model: o.model ?? TRAIN_DEFAULTS.model, modelArgs: given ?? {} };
+  const fixed = weightsArchitecture(o.weights);
+  const model = o.model ?? fixed.model ?? TRAIN_DEFAULTS.model;
+  // Throws naming the spec when it names nothing usable for this builder, before anything is created.
+  const meta = weightsMeta(model, o.weights);
+  const inputShape = meta?.preprocessing.inputShape;
+  const defaults = model === fixed.model ? fixed.args : {};
+  return { model, modelArgs: { ...(inputShape ? { inputShape } : {}), ...defaults, ...given } };
+}
+
+function checkFineTuneOptions(r: ResolvedTrainOptions): void {
+  if (r.freeze !== undefined && r.freeze !== 'base') {
+    throw new FineTuneOptionError(`train: freeze must be 'base', got ${JSON.stringify(r.freeze)}`);
+  }
+  if (r.freeze && !r.weights) {
+    throw new FineTuneOptionError(
+      'train: freeze needs weights (a pretrained body): a randomly initialised body has nothing to keep',
+    );
+  }
+  if (r.unfreezeAt === undefined) {
+    const orphan = (['unfreezeFrom', 'fineTuneLearningRate'] as const).find((k) => r[k] !== undefined);
+    if (orphan) throw new FineTuneOptionError(`train: ${orphan} needs unfreezeAt`);
+    return;
+  }
+  if (!r.freeze) throw new FineTuneOptionError("train: unfreezeAt needs freeze: 'base'");
+  if (!(Number.isInteger(r.unfreezeAt) && r.unfreezeAt >= 1 && r.unfreezeAt < r.epochs)) {
+    throw new FineTuneOptionError(
+      `train: unfreezeAt must be an integer in [1, ${r.epochs - 1}] (below epochs), got ${JSON.stringify(r.unfreezeAt)}`,
+    );
+  }
+  const lr = r.fineTuneLearningRate;
+  if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
+    throw new FineTuneOptionError(
+      `train: fineTuneLearningRate must be a positive number, got ${JSON.stringify(lr)}`,
+    );
+  }
+  if (r.lrSchedule === 'cosine') {
+    throw new FineTuneOptionError(
+      'train: the cosine schedule sets the learning rate every step, which would undo the fine-tuning rate; use the constant schedule with unfreezeAt',
+    );
+  }
+}
+
 function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
+  const { model, modelArgs } = resolveModel(o);
   const r: ResolvedTrainOptions = {
     data: o.data,
     valData: o.valData,
     valSplit: o.valData ? 0 : (o.valSplit ?? TRAIN_DEFAULTS.valSplit),
-    model: o.model ?? TRAIN_DEFAULTS.model,
-    modelArgs: o.modelArgs ?? {},
+    model,
+    modelArgs,
     epochs: o.epochs ?? TRAIN_DEFAULTS.epochs,
     batchSize: o.batchSize ?? TRAIN_DEFAULTS.batchSize,
     optimizer: o.optimizer ?? TRAIN_DEFAULTS.optimizer,
     learningRate: o.learningRate ?? TRAIN_DEFAULTS.learningRate,
     seed: o.seed ?? TRAIN_DEFAULTS.seed,
-    augmentation: o.augmentation ?? defaultAugmentation(o.modelArgs?.inputShape ?? defaultInputShape()),
+    augmentation: o.augmentation ?? defaultAugmentation(modelArgs.inputShape ?? defaultInputShape()),
     monitor: o.monitor ?? (o.valData || (o.valSplit ?? TRAIN_DEFAULTS.valSplit) > 0 ? 'val_loss' : 'loss'),
     reduceLr: o.reduceLr ?? (o.lrSchedule === 'cosine' ? false : {}),
     lrSchedule: o.lrSchedule ?? TRAIN_DEFAULTS.lrSchedule,
@@ -189,8 +277,15 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
     keep: o.keep ?? TRAIN_DEFAULTS.keep,
     onBadFile: o.onBadFile ?? 'error',
     terminateOnNaN: o.terminateOnNaN ?? true,
+    weights: o.weights,
+    freeze: o.freeze,
+    unfreezeAt: o.unfreezeAt,
+    unfreezeFrom: o.unfreezeFrom,
+    fineTuneLearningRate:
+      o.unfreezeAt === undefined ? o.fineTuneLearningRate : (o.fineTuneLearningRate ?? DEFAULT_FINE_TUNE_LR),
     out: o.out,
   };
+  checkFineTuneOptions(r);
   if (r.lrSchedule !== 'constant' && r.lrSchedule !== 'cosine') {
     throw new Error(`train: lrSchedule must be 'constant' or 'cosine', got ${JSON.stringify(r.lrSchedule)}`);
   }
@@ -286,6 +381,34 @@ async function openRun(out: string, resume: boolean): Promise<RunFolder> {
 }
 
 /**
+ * Loads the weights `spec` into a model built for `labels`. A classifier of the same shape but for other
+ * classes (five CIFAR classes onto five others) would start every class on a wrong one: the head is kept
+ * from the weights only when their labels are the data's, and otherwise keeps its fresh initialisation.
+ */
+async function loadPretrained(
+  model: tf.LayersModel,
+  builder: string,
+  spec: string,
+  labels: string[],
+  print: Printer,
+): Promise<void> {
+  const head = headLayers(model);
+  const initial = head.map((l) => l.getWeights().map((w) => w.clone()));
+  try {
+    const meta = await loadWeights(model, builder, spec, { print, strict: false });
+    const same = meta !== null && JSON.stringify(meta.categories) === JSON.stringify(labels);
+    if (!same) {
+      head.forEach((l, i) => {
+        l.setWeights(initial[i]);
+      });
+      print(`a new classifier for the data's ${labels.length} classes (the weights' are others)`);
+    }
+  } finally {
+    tf.dispose(initial.flat());
+  }
+}
+
+/**
  * Trains an image classifier on an image folder into the model folder `out` (the library behind
  * `inception train`): normalisation measured on the training images, streaming augmented batches, the
  * notebook's callbacks, `checkpoints/last` after every epoch (resumable), `checkpoints/best`, and on success
@@ -343,6 +466,10 @@ async function trainInRun(
   } else {
     o = resolved ?? resolveOptions(options);
   }
+  if (collective && o.unfreezeAt !== undefined) {
+    // DataParallel sizes its gradient buffers once, for the trainable weights of the first step.
+    throw new FineTuneOptionError('train: unfreezeAt is not supported in data-parallel training');
+  }
   const opened = await openDatasets(o, checkpoint?.meta.labels);
   const labels = opened.train.classNames;
   const inputShape = o.modelArgs.inputShape ?? defaultInputShape();
@@ -353,6 +480,12 @@ async function trainInRun(
   const train = await usable(opened.train);
   const val = opened.val ? await usable(opened.val) : null;
   let measured: Preprocessing | null = checkpoint?.meta.preprocessing ?? null;
+  if (!measured && o.weights) {
+    // The weights' normalisation: the body was trained on inputs normalised so, not with this data's statistics.
+    const meta = weightsMeta(o.model, o.weights);
+    if (!meta) throw new Error(`weights ${o.weights}: no preprocessing travels with them`);
+    measured = { ...meta.preprocessing, inputShape };
+  }
   if (!measured && writer) {
     const stats = await channelStats(
       train,
@@ -379,7 +512,22 @@ async function trainInRun(
       inputShape,
       numClasses: labels.length,
     });
-  const optimizer = createOptimizer(o.optimizer, o.learningRate);
+  if (!checkpoint && o.weights) await loadPretrained(model, o.model, o.weights, labels, print);
+  // Frozen and unfrozen layers are set again on resume: BN's inference mode is not saved with the model.
+  if (o.freeze) freezeBase(model);
+  const unfreeze =
+    o.unfreezeAt === undefined ? null : { at: o.unfreezeAt, start: unfreezeStart(model, o.unfreezeFrom) };
+  // Unfrozen already when the checkpoint is from after the unfreeze (it happens as epoch unfreezeAt begins).
+  const snap = checkpoint?.snapshot;
+  const unfrozen =
+    unfreeze !== null &&
+    snap !== undefined &&
+    (snap.epoch > unfreeze.at || (snap.epoch === unfreeze.at && snap.step > 0));
+  if (unfreeze && unfrozen) unfreezeFrom(model, unfreeze.start);
+  const optimizer = createOptimizer(
+    o.optimizer,
+    unfrozen ? (o.fineTuneLearningRate as number) : o.learningRate,
+  );
   compileClassifier(model, optimizer);
   if (checkpoint) await restoreOptimizer(optimizer, checkpoint);
 
@@ -410,6 +558,18 @@ async function trainInRun(
   const callbacks: Callback[] = [...(hooks.callbacks ?? [])];
   // First of ours: a diverged epoch must stop before the checkpoint callbacks see it.
   if (o.terminateOnNaN !== false) callbacks.push(terminateOnNaN());
+  if (unfreeze) {
+    callbacks.push(
+      unfreezeSchedule({
+        epoch: unfreeze.at,
+        start: unfreeze.start,
+        optimizer: o.optimizer,
+        learningRate: o.fineTuneLearningRate as number,
+        unfrozen,
+        print,
+      }),
+    );
+  }
   if (o.lrSchedule === 'cosine') {
     const steps = trainSource.steps;
     const warmupSteps = Math.min(o.warmupEpochs * steps, o.epochs * steps - 1);
