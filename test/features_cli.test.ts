@@ -165,7 +165,7 @@ test('train and features refuse bad fine-tuning input with a usage error (exit 2
   );
   await assertUsageError(
     [...train, '--weights', path.join(dir, 'nothing-here')],
-    /--weights: .*neither a shipped model/,
+    /--weights: .*nothing-here: no such file or folder/,
   );
   await assertUsageError(
     [

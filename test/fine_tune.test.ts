@@ -151,7 +151,7 @@ test("the weights' classifier is kept only for the same classes; the same count 
       },
     );
     assert.equal(
-      lines.some((l) => /^weights .*: set \d+ tensors$/.test(l)),
+      lines.some((l) => /: set \d+ tensors$/.test(l)),
       true,
       lines.join('\n'),
     );
@@ -297,8 +297,8 @@ test('bad fine-tuning options fail before anything is written', async () => {
     [{ unfreezeAt: 1 }, /unfreezeAt needs freeze/],
     [{ freeze: 'base', unfreezeAt: 2, epochs: 2 }, /unfreezeAt must be an integer in \[1, 1\]/],
     [{ unfreezeFrom: 'inception_5a' }, /unfreezeFrom needs unfreezeAt/],
-    [{ weights: path.join(dir, 'missing') }, /neither a shipped model .* nor an existing model folder/],
-    [{ weights: 'cifar10', model: 'googlenet' }, /weights cifar10: made by googlenet-cifar, not googlenet/],
+    [{ weights: path.join(dir, 'missing') }, /missing: no such file or folder/],
+    [{ weights: 'cifar10', model: 'googlenet' }, /weights "cifar10" are for googlenet-cifar, not googlenet/],
   ];
   for (const [extra, pattern] of cases) {
     await assert.rejects(trainImageClassifier(options(out, extra)), pattern);

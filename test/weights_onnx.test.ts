@@ -62,7 +62,8 @@ function runOurs(
   model: tf.LayersModel,
   images: Float32Array[],
 ): { prob: Float32Array; features: Float32Array } {
-  const pool = model.layers.find((l) => l.name === 'avg_pool_5_7x7_1')!;
+  // The 7x7 average pool with the top; the global one (pooling: 'avg') without it.
+  const pool = model.layers.find((l) => l.name === 'avg_pool_5_7x7_1' || l.name === 'avg_pool_5_global')!;
   const outputs = model.layers.some((l) => l.name === 'output')
     ? [pool.output, model.outputs[0]]
     : [pool.output];
@@ -174,7 +175,7 @@ describe('loadOnnxGoogLeNetWeights: the ONNX zoo GoogLeNet in googlenet-paper (c
     await loadOnnxGoogLeNetWeights(tenClasses, zoo9, { print: (l) => lines.push(l) });
     assert.match(lines[0], /loaded 114 tensors .*keeps its own classifier/);
     assert.deepEqual(weightsOf(tenClasses, 'output'), head, 'head untouched');
-    const noTop = googlenetPaper({ caffe: true, includeTop: false });
+    const noTop = googlenetPaper({ caffe: true, includeTop: false, pooling: 'avg' });
     await loadOnnxGoogLeNetWeights(noTop, zoo9);
     for (const model of [tenClasses, noTop]) {
       const { features } = runOurs(model, [img]);

@@ -91,7 +91,8 @@ async function extractor(
     includeTop: false,
     pooling: values.pooling,
   });
-  const loaded = await loadWeights(model, builder, spec);
+  // Not strict: the model is built without the classifier the weights may carry.
+  const loaded = await loadWeights(model, builder, spec, { strict: false });
   const from = loaded ?? meta;
   if (!from) throw new Error(`weights ${spec}: no preprocessing travels with them`);
   return {

@@ -159,11 +159,11 @@ export function copyNamedWeights(
   }
   // Checked first, written after: a refused source leaves the model as it was.
   for (const [weight, source] of writes) weight.write(source);
-  if (skipped.length) {
-    options.print?.(
-      `${where}: ${writes.length} weights loaded; ${skipped.length} left as initialised (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''})`,
-    );
-  }
+  options.print?.(
+    skipped.length
+      ? `${where}: ${writes.length} weights loaded; ${skipped.length} left as initialised (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''})`
+      : `${where}: set ${writes.length} tensors`,
+  );
 }
 
 /** Where two networks differ, layer by layer: a layer of `model` the source lacks or builds otherwise. */

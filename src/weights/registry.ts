@@ -41,7 +41,10 @@ export interface PublishedMeta {
   categories: string[];
   numClasses: number;
   preprocessing: Preprocessing;
-  /** Parameters of the network with the classifier at numClasses (aux heads excluded). */
+  /**
+   * Parameters of the network with the classifier at numClasses (aux heads excluded), as the source counts them:
+   * torchvision's parameters() (BN running statistics excluded), Keras's count_params() (included).
+   */
   numParams: number;
   metrics: SourceMetrics;
   /** How the weights were trained, or where they come from. */
