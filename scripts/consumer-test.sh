@@ -115,6 +115,14 @@ check train npx inception train --data tiny/train --val-data tiny/val "${SMALL[@
 check evaluate npx inception evaluate --model-dir tiny-model --data tiny/val --json
 check predict npx inception predict --model cifar10 --top 1 --json "$IMAGE"
 expect predict "/\"ship\"/.test(log) && !/unavailable/.test(log)"
+# Starting from weights: the shipped model as a frozen body, its features, and the HDF5 reader (ESM-only h5wasm,
+# imported from the CommonJS package) reached from the installed package: a bad .h5 must be its one-line error.
+check fine-tune npx inception train --data tiny/train --val-data tiny/val --weights cifar10 --freeze base --epochs 1 --batch-size 8 --out tiny-ft --json
+check features npx inception features --weights cifar10 tiny/val --out features.csv
+expect features "require('fs').readFileSync('$PROJECT/features.csv', 'utf8').trim().split('\\n').length === 13"
+as_user sh -c 'echo "not hdf5" > not.h5'
+check h5-error sh -c "npx inception predict --model inception-v3 --weights not.h5 '$IMAGE'; test \$? = 1"
+expect h5-error "/not\.h5.*not an HDF5 file/.test(log) && !/Cannot find|ERR_|\n\s+at /.test(log)"
 check export-onnx npx inception export --model-dir tiny-model --format onnx --out tiny.onnx
 check export-tfjs npx inception export --model-dir tiny-model --format tfjs --out tiny-web
 check report npx inception report --model-dir tiny-model --data tiny/val --out report.html
