@@ -14,6 +14,7 @@ import { preprocessingProblem } from '../src/io/model_folder';
 import { googlenetCifar } from '../src/models/googlenet_cifar';
 import { PRETRAINED, pretrainedFolder } from '../src/models/pretrained';
 import { buildModel, MODEL_BUILDERS } from '../src/models/registry';
+import { weightsFixedArgs } from '../src/training/weights_architecture';
 import { createModel } from '../src/weights/create_model';
 import { weightsCacheDir } from '../src/weights/download';
 import { loadWeights, weightsMeta } from '../src/weights/load';
@@ -253,4 +254,27 @@ test('a model folder built with other arguments is refused layer by layer, not l
   } finally {
     model.dispose();
   }
+});
+
+test("registry weights fix the network they need (torchvision's transform_input, the ONNX zoo's Caffe padding), for training and features too", () => {
+  const tv = buildModel('googlenet-torchvision', {
+    ...weightsFixedArgs('googlenet-torchvision', 'imagenet'),
+    numClasses: 5,
+    inputShape: [64, 64, 3],
+  });
+  const paper = buildModel('googlenet-paper', {
+    ...weightsFixedArgs('googlenet-paper', 'imagenet'),
+    numClasses: 5,
+    inputShape: [64, 64, 3],
+  });
+  try {
+    assert.ok(tv.layers.some((l) => l.name === 'transform_input'));
+    assert.ok(paper.layers.some((l) => l.name === 'conv_1_7x7_2_pad'));
+  } finally {
+    tv.dispose();
+    paper.dispose();
+  }
+  // A shipped model fixes its own arguments, and nothing for another builder.
+  assert.deepEqual(weightsFixedArgs('googlenet', 'cifar10'), {});
+  assert.equal(weightsFixedArgs('googlenet-cifar', 'cifar10').stemPool, true);
 });

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { extractFeatures, featureModel, listImages, writeFeatures } from '../inference/features';
 import { loadModelFolder, type Preprocessing } from '../io/model_folder';
 import { buildModel, MODEL_BUILDERS } from '../models/registry';
-import { weightsArchitecture } from '../training/weights_architecture';
+import { weightsArchitecture, weightsFixedArgs } from '../training/weights_architecture';
 import { loadWeights, weightsMeta } from '../weights/load';
 import { UsageError } from './args';
 import { defineCommand, type FlagValues, parseCommandLine } from './flags';
@@ -85,7 +85,7 @@ async function extractor(
   const inputShape =
     size !== undefined ? ([size, size, 3] as [number, number, number]) : meta?.preprocessing.inputShape;
   const model = buildModel(builder, {
-    ...(builder === fixed.model ? fixed.args : {}),
+    ...weightsFixedArgs(builder, spec, fixed),
     ...(values.width !== undefined ? { widthMultiplier: values.width } : {}),
     ...(inputShape ? { inputShape } : {}),
     includeTop: false,

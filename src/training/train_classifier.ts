@@ -51,7 +51,7 @@ import { createOptimizer, type OptimizerName } from './optimizers';
 import { reduceLROnPlateau } from './reduce_lr_on_plateau';
 import { terminateOnNaN } from './terminate_on_nan';
 import { trainingCurvesSvg } from './training_curves';
-import { weightsArchitecture } from './weights_architecture';
+import { weightsArchitecture, weightsFixedArgs } from './weights_architecture';
 
 /** Where things go inside a model folder. */
 export const CHECKPOINTS_DIR = 'checkpoints';
@@ -218,7 +218,7 @@ function resolveModel(o: TrainClassifierOptions): Pick<ResolvedTrainOptions, 'mo
   // Throws naming the spec when it names nothing usable for this builder, before anything is created.
   const meta = weightsMeta(model, o.weights);
   const inputShape = meta?.preprocessing.inputShape;
-  const defaults = model === fixed.model ? fixed.args : {};
+  const defaults = weightsFixedArgs(model, o.weights, fixed);
   return { model, modelArgs: { ...(inputShape ? { inputShape } : {}), ...defaults, ...given } };
 }
 

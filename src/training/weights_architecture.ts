@@ -5,6 +5,7 @@ import { INFO_JSON, MODEL_JSON } from '../io/model_folder';
 import type { GoogLeNetArgs } from '../models/googlenet';
 import type { GoogLeNetCifarArgs } from '../models/googlenet_cifar';
 import { PRETRAINED } from '../models/pretrained';
+import { weightsBuilderArgs } from '../weights/create_model';
 
 /** The builder and arguments that weights fix (Keras applications: the weights choose the architecture). */
 export interface WeightsArchitecture {
@@ -42,4 +43,20 @@ export function weightsArchitecture(spec: string): WeightsArchitecture {
     args.batchNorm = layers.some((l) => l.class_name === 'BatchNormalization');
   }
   return { model: info.model, args };
+}
+
+/**
+ * The builder arguments `spec` fixes for `builder`, class count and input shape aside: a shipped model's or
+ * model folder's when that builder made it; for registry names and weights files, the registry's for that
+ * builder (torchvision's transformInput, the ONNX zoo's Caffe padding), without which the weights would load
+ * into the wrong network or see their inputs in the wrong space.
+ */
+export function weightsFixedArgs(
+  builder: string,
+  spec: string,
+  fixed: WeightsArchitecture = weightsArchitecture(spec),
+): WeightsArchitecture['args'] {
+  if (fixed.model !== undefined) return builder === fixed.model ? fixed.args : {};
+  const { numClasses: _classes, inputShape: _shape, ...args } = weightsBuilderArgs(builder, spec);
+  return args;
 }

@@ -124,7 +124,9 @@ export const WEIGHTS: WeightsEntry[] = [
     builder: 'googlenet-torchvision',
     name: 'imagenet',
     format: 'pth',
-    args: { numClasses: 1000, inputShape: [224, 224, 3] },
+    // torchvision's googlenet(weights=...) sets transform_input=True: the weights expect ImageNet-normalised
+    // input turned back into the (x - 0.5) / 0.5 space their first convolution was trained in.
+    args: { numClasses: 1000, inputShape: [224, 224, 3], transformInput: true },
     files: [
       {
         url: 'https://download.pytorch.org/models/googlenet-1378be20.pth',
