@@ -180,12 +180,7 @@ export function googlenetTorchvision(args: GoogLeNetTorchvisionArgs = {}): tf.La
     },
     TORCHVISION_MIN_INPUT,
   );
-  const { pooling, transformInput = false, auxLogits = false } = args;
-  if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') {
-    throw new Error(
-      `googlenet-torchvision: pooling must be 'avg', 'max' or undefined, got ${JSON.stringify(pooling)}`,
-    );
-  }
+  const { transformInput = false, auxLogits = false } = args;
   for (const [key, value] of [
     ['transformInput', transformInput],
     ['auxLogits', auxLogits],
@@ -228,9 +223,9 @@ export function googlenetTorchvision(args: GoogLeNetTorchvisionArgs = {}): tf.La
   x = ceilModeMaxPool(x, 2, 2, 'maxpool4'); // 7x7x832
   stage(INCEPTION_TABLE['5']); // 7x7x1024
   let output = x;
-  if (a.includeTop || pooling === 'avg') {
+  if (a.includeTop || a.pooling === 'avg') {
     output = tf.layers.globalAveragePooling2d({ name: 'avgpool' }).apply(x) as tf.SymbolicTensor;
-  } else if (pooling === 'max') {
+  } else if (a.pooling === 'max') {
     output = tf.layers.globalMaxPooling2d({ name: 'maxpool' }).apply(x) as tf.SymbolicTensor;
   }
   if (a.includeTop) {

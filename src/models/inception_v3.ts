@@ -167,16 +167,10 @@ function inceptionV3Body(b: Builder, input: tf.SymbolicTensor): tf.SymbolicTenso
   return block8(b, x, 1); // 8x8x2048
 }
 
-function resolveInceptionV3Args(args: GoogLeNetArgs): ResolvedArgs & { pooling?: 'avg' | 'max' } {
+function resolveInceptionV3Args(args: GoogLeNetArgs): ResolvedArgs {
   if (args.dropout !== undefined) {
     throw new Error(
       `inception-v3: dropout is not an option (Keras's InceptionV3 has no dropout), got ${JSON.stringify(args.dropout)}`,
-    );
-  }
-  const { pooling } = args;
-  if (pooling !== undefined && pooling !== 'avg' && pooling !== 'max') {
-    throw new Error(
-      `inception-v3: pooling must be 'avg', 'max' or undefined, got ${JSON.stringify(pooling)}`,
     );
   }
   const a = resolveArgs(
@@ -193,7 +187,7 @@ function resolveInceptionV3Args(args: GoogLeNetArgs): ResolvedArgs & { pooling?:
       `inception-v3: inputShape ${JSON.stringify(a.inputShape)} must have 3 channels (Keras's InceptionV3 takes RGB)`,
     );
   }
-  return { ...a, pooling };
+  return a;
 }
 
 /**
