@@ -86,7 +86,20 @@ export async function* batches(
   const decode = (i: number) => decodePixels(dataset.files[i].path, options.preprocessing);
   const numClasses = dataset.classNames.length;
   const summary: BatchStreamSummary = { batches: 0, images: 0, skipped: 0 };
-  const emit = (images: Pixels[], files: LabelledFile[], skipped: number) => {
+  // One batch being filled: both loops below add decoded images (or count bad files) the same way.
+  type Filling = { images: Pixels[]; files: LabelledFile[]; skipped: number };
+  const filling = (): Filling => ({ images: [], files: [], skipped: 0 });
+  const add = (batch: Filling, settled: Settled<Pixels>, index: number) => {
+    if (!settled.ok) {
+      handleBadFile(settled.error, options.onBadFile, options.onSkip);
+      batch.skipped++;
+      summary.skipped++;
+      return;
+    }
+    batch.images.push(augment(settled.value, index));
+    batch.files.push(dataset.files[index]);
+  };
+  const emit = ({ images, files, skipped }: Filling) => {
     summary.batches++;
     summary.images += images.length;
     return assembleBatch(images, files, numClasses, options, skipped);
@@ -97,46 +110,22 @@ export async function* batches(
     const plan = rankBatches(order, options.batchSize, rank, size).slice(options.firstBatch ?? 0);
     const stream = prefetchInOrder(plan.flat(), decode, prefetch)[Symbol.asyncIterator]();
     for (const indices of plan) {
-      const images: Pixels[] = [];
-      const files: LabelledFile[] = [];
-      let skipped = 0;
-      for (const index of indices) {
-        const settled = (await stream.next()).value as Settled<Pixels>;
-        if (!settled.ok) {
-          handleBadFile(settled.error, options.onBadFile, options.onSkip);
-          skipped++;
-          summary.skipped++;
-          continue;
-        }
-        images.push(augment(settled.value, index));
-        files.push(dataset.files[index]);
-      }
-      yield emit(images, files, skipped);
+      const batch = filling();
+      for (const index of indices) add(batch, (await stream.next()).value as Settled<Pixels>, index);
+      yield emit(batch);
     }
     return summary;
   }
 
-  let images: Pixels[] = [];
-  let files: LabelledFile[] = [];
-  let skipped = 0;
+  let batch = filling();
   let position = 0;
   for await (const settled of prefetchInOrder(order, decode, prefetch)) {
-    const index = order[position++];
-    if (!settled.ok) {
-      handleBadFile(settled.error, options.onBadFile, options.onSkip);
-      skipped++;
-      summary.skipped++;
-      continue;
-    }
-    images.push(augment(settled.value, index));
-    files.push(dataset.files[index]);
-    if (images.length === options.batchSize) {
-      yield emit(images, files, skipped);
-      images = [];
-      files = [];
-      skipped = 0;
+    add(batch, settled, order[position++]);
+    if (batch.images.length === options.batchSize) {
+      yield emit(batch);
+      batch = filling();
     }
   }
-  if (images.length > 0) yield emit(images, files, skipped);
+  if (batch.images.length > 0) yield emit(batch);
   return summary;
 }
