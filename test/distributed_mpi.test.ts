@@ -7,17 +7,11 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { mpiAddonLookup } from '../src/backend/mpi_addon';
+import { mpiSkipReason } from './helpers/mpi';
 
 const SUPPORT = path.join(__dirname, 'support');
 
-function skipReason(): string | false {
-  if (spawnSync('sh', ['-c', 'command -v mpirun'], { stdio: 'ignore' }).status !== 0) {
-    return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
-  }
-  const lookup = mpiAddonLookup();
-  return lookup.addon ? false : `${lookup.reason}; ${lookup.remedy}`;
-}
-const skip = skipReason();
+const skip = mpiSkipReason();
 
 /** `mpirun -np 2` on a support script; the whole job is killed at `limitSeconds` (a hang fails). */
 function mpirun(script: string, args: string[], limitSeconds: number) {
