@@ -8,6 +8,7 @@ import {
   chooseAddon,
   machineMissingCpuFlags,
 } from './addon_locate';
+import type { PlanInfo, PlanSpec } from './plan_spec';
 
 /**
  * The native oneDNN addon (native/*.cc): a source build (`npm run build:native`) or the prebuilt binary.
@@ -15,6 +16,9 @@ import {
  * storage, read in place. `window` is the packed geometry from window.ts; `*Id` is the backend's id for a
  * weight tensor (-1: do not cache).
  */
+/** A native plan: opaque to JS. */
+export type PlanHandle = { readonly __plan: unique symbol };
+
 export interface NativeAddon {
   readonly dnnlVersion: string;
   /** The instruction set oneDNN dispatches to on this CPU (avx2, avx512_core, avx512_core_bf16, ...). */
@@ -137,6 +141,18 @@ export interface NativeAddon {
     channels: number,
     epsilon: number,
   ): void;
+  /**
+   * The planned inference path (native/plan.cc): builds every primitive, reorders every weight and sizes one
+   * arena once, for one batch size; `planRun` then runs the whole network with no JS in between.
+   * `input` is NHWC [batch, H, W, C] float32, `output` receives [batch, ...shape of spec.output].
+   */
+  planCreate(spec: PlanSpec): PlanHandle;
+  planRun(plan: PlanHandle, input: Float32Array, output: Float32Array): void;
+  /** With spec.calibrate: [min0, max0, min1, max1, ...] per tensor over all runs so far. */
+  planStats(plan: PlanHandle): Float32Array;
+  planInfo(plan: PlanHandle): PlanInfo;
+  /** Frees the primitives, weights and arena now (otherwise the GC does, eventually). */
+  planRelease(plan: PlanHandle): void;
   /** Fused optimizer updates (native/optimizers.cc); outputs may be the inputs' own arrays (in place). */
   adamUpdate(
     x: Float32Array,
