@@ -114,7 +114,8 @@ class SpecBuilder {
 
   value(t: tf.SymbolicTensor): number | PendingPad {
     const v = this.values.get(t.id);
-    if (v === undefined) throw new Error(`plan compiler: tensor of '${t.sourceLayer.name}' used before it is computed`);
+    if (v === undefined)
+      throw new Error(`plan compiler: tensor of '${t.sourceLayer.name}' used before it is computed`);
     return v;
   }
 
@@ -192,7 +193,11 @@ function windowInput(
     if (merge(v, pads)) return { tensor: v.source, pads, merged: true };
   }
   const tensor = b.tensor(input);
-  return { tensor, pads: windowPads(mode, b.tensors[tensor].shape, kernel, strides, dilations), merged: false };
+  return {
+    tensor,
+    pads: windowPads(mode, b.tensors[tensor].shape, kernel, strides, dilations),
+    merged: false,
+  };
 }
 
 function convLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
@@ -211,10 +216,14 @@ function convLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config:
   const { tensor, pads } = windowInput(b, out.inputs[0], mode, kernel, strides, dilations, () => true);
   const shape = outputShape(out);
   const [h, wd] = b.tensors[tensor].shape;
-  checkLength(layer, [
-    windowLength(h, pads[0], pads[2], kernel[0], strides[0], dilations[0]),
-    windowLength(wd, pads[1], pads[3], kernel[1], strides[1], dilations[1]),
-  ], shape);
+  checkLength(
+    layer,
+    [
+      windowLength(h, pads[0], pads[2], kernel[0], strides[0], dilations[0]),
+      windowLength(wd, pads[1], pads[3], kernel[1], strides[1], dilations[1]),
+    ],
+    shape,
+  );
   b.emit(
     out,
     {
@@ -234,7 +243,13 @@ function convLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config:
   );
 }
 
-function poolLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config, kind: 'max' | 'avg'): void {
+function poolLayer(
+  b: SpecBuilder,
+  out: tf.SymbolicTensor,
+  layer: Layer,
+  config: Config,
+  kind: 'max' | 'avg',
+): void {
   checkChannelsLast(layer, config);
   const mode = config.padding as string;
   if (mode !== 'same' && mode !== 'valid') throw unsupported(layer, `padding ${mode}`);
@@ -244,16 +259,21 @@ function poolLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config:
   const { tensor, pads, merged } = windowInput(b, input, mode, kernel, strides, [1, 1], (pad, all) =>
     kind === 'max'
       ? // The pool ignores its padding; zeros change nothing where the input is >= 0 and no window is all padding.
-        b.tensors[pad.source].nonNegative && everyWindowHasInput(b.tensors[pad.source].shape, all, kernel, strides)
+        b.tensors[pad.source].nonNegative &&
+        everyWindowHasInput(b.tensors[pad.source].shape, all, kernel, strides)
       : // A valid average pool over zeros counts them: the executor's include-padding average.
         mode === 'valid',
   );
   const shape = outputShape(out);
   const [h, w] = b.tensors[tensor].shape;
-  checkLength(layer, [
-    windowLength(h, pads[0], pads[2], kernel[0], strides[0]),
-    windowLength(w, pads[1], pads[3], kernel[1], strides[1]),
-  ], shape);
+  checkLength(
+    layer,
+    [
+      windowLength(h, pads[0], pads[2], kernel[0], strides[0]),
+      windowLength(w, pads[1], pads[3], kernel[1], strides[1]),
+    ],
+    shape,
+  );
   b.emit(
     out,
     {
@@ -301,7 +321,10 @@ function wholeMapPool(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, kind
 function adaptivePool(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
   const [oh, ow] = config.outputSize as [number, number];
   const [h, w] = outputShape(out.inputs[0]);
-  if (oh === 1 && ow === 1) return wholeMapPool(b, out, layer, 'avg');
+  if (oh === 1 && ow === 1) {
+    wholeMapPool(b, out, layer, 'avg');
+    return;
+  }
   // Equal, non-overlapping bins are a plain average pool; other sizes have overlapping bins.
   if (h % oh !== 0 || w % ow !== 0) {
     throw unsupported(layer, `adaptive pooling of ${h}x${w} to ${oh}x${ow} (bins of unequal size)`);
@@ -362,7 +385,7 @@ function batchNormLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, co
 function reluLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer): void {
   const producer = b.soleProducer(out.inputs[0]);
   const node = producer?.node;
-  if (producer && node && ((node.op === 'conv' || node.op === 'affine') && !node.relu)) {
+  if (producer && node && (node.op === 'conv' || node.op === 'affine') && !node.relu) {
     node.relu = true;
     b.fuse(out, producer.tensor, layer.name, true);
     return;
@@ -372,13 +395,20 @@ function reluLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer): void {
     b.fuse(out, producer.tensor, layer.name, true);
     return;
   }
-  b.emit(out, { op: 'relu', name: layer.name, shape: outputShape(out), input: b.tensor(out.inputs[0]) }, true);
+  b.emit(
+    out,
+    { op: 'relu', name: layer.name, shape: outputShape(out), input: b.tensor(out.inputs[0]) },
+    true,
+  );
 }
 
 function softmaxLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, axis: unknown): void {
   const shape = outputShape(out);
   if (shape.length !== 1 || (axis !== undefined && axis !== -1 && axis !== 1)) {
-    throw unsupported(layer, `softmax over a ${shape.length + 1}-D tensor (only over the classes of [batch, N])`);
+    throw unsupported(
+      layer,
+      `softmax over a ${shape.length + 1}-D tensor (only over the classes of [batch, N])`,
+    );
   }
   const producer = b.soleProducer(out.inputs[0]);
   if (producer && producer.node.op === 'dense' && producer.node.activation === 'linear') {
@@ -396,7 +426,10 @@ function denseLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config
   }
   const input = b.tensor(out.inputs[0]);
   if (b.tensors[input].shape.length !== 1) {
-    throw unsupported(layer, `a Dense layer on a ${b.tensors[input].shape.length + 1}-D input (flatten first)`);
+    throw unsupported(
+      layer,
+      `a Dense layer on a ${b.tensors[input].shape.length + 1}-D input (flatten first)`,
+    );
   }
   const w = layer as unknown as LayerWeights;
   const kernel = w.kernel as tf.LayerVariable;
@@ -416,101 +449,125 @@ function denseLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config
   );
 }
 
+function zeroPadding(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
+  checkChannelsLast(layer, config);
+  const [[top, bottom], [left, right]] = config.padding as [[number, number], [number, number]];
+  const own: Pads = [top, left, bottom, right];
+  const v = b.value(out.inputs[0]);
+  const shape = outputShape(out);
+  b.pending(
+    out,
+    typeof v === 'number'
+      ? { source: v, pads: own, layer, shape }
+      : { source: v.source, pads: addPads(v.pads, own), layer, shape },
+  );
+}
+
+function concatenate(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
+  const axis = config.axis as number;
+  if (axis !== -1 && axis !== out.shape.length - 1)
+    throw unsupported(layer, `axis ${axis} (only the channel axis)`);
+  const inputs = out.inputs.map((t) => b.tensor(t));
+  const nonNegative = inputs.every((t) => b.tensors[t].nonNegative);
+  b.emit(out, { op: 'concat', name: layer.name, shape: outputShape(out), inputs }, nonNegative);
+}
+
+function lrnLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
+  const input = b.tensor(out.inputs[0]);
+  const { depthRadius, bias, alpha, beta } = config as Record<string, number>;
+  // A positive denominator keeps each value's sign.
+  const nonNegative = b.tensors[input].nonNegative && bias > 0 && alpha >= 0;
+  const shape = outputShape(out);
+  b.emit(
+    out,
+    { op: 'lrn', name: layer.name, shape, input, radius: depthRadius, bias, alpha, beta },
+    nonNegative,
+  );
+}
+
+function channelAffine(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
+  const input = b.tensor(out.inputs[0]);
+  const { scale, offset } = config as { scale: number[]; offset: number[] };
+  b.emit(
+    out,
+    {
+      op: 'affine',
+      name: layer.name,
+      shape: outputShape(out),
+      input,
+      scale: Float32Array.from(scale),
+      shift: Float32Array.from(offset),
+      relu: false,
+    },
+    false,
+  );
+}
+
+function flatten(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer): void {
+  const input = b.tensor(out.inputs[0]);
+  if (b.tensors[input].shape.length === 1) {
+    b.alias(out, out.inputs[0]);
+    return;
+  }
+  b.emit(
+    out,
+    { op: 'flatten', name: layer.name, shape: outputShape(out), input },
+    b.tensors[input].nonNegative,
+  );
+}
+
+function activationLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
+  const activation = config.activation as string;
+  if (activation === 'linear') b.alias(out, out.inputs[0]);
+  else if (activation === 'relu') reluLayer(b, out, layer);
+  else if (activation === 'softmax') softmaxLayer(b, out, layer, -1);
+  else throw unsupported(layer, `activation ${activation}`);
+}
+
+type LayerCompiler = (b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config) => void;
+
+/** How each layer class becomes plan nodes; a class not here is unsupported. */
+const LAYER_COMPILERS: Record<string, LayerCompiler> = {
+  Conv2D: convLayer,
+  BatchNormalization: batchNormLayer,
+  MaxPooling2D: (b, out, layer, config) => poolLayer(b, out, layer, config, 'max'),
+  AveragePooling2D: (b, out, layer, config) => poolLayer(b, out, layer, config, 'avg'),
+  GlobalAveragePooling2D: (b, out, layer, config) => {
+    checkChannelsLast(layer, config);
+    wholeMapPool(b, out, layer, 'avg');
+  },
+  GlobalMaxPooling2D: (b, out, layer, config) => {
+    checkChannelsLast(layer, config);
+    wholeMapPool(b, out, layer, 'max');
+  },
+  AdaptiveAveragePooling2D: adaptivePool,
+  ZeroPadding2D: zeroPadding,
+  Concatenate: concatenate,
+  LRN: lrnLayer,
+  ChannelAffine: channelAffine,
+  Flatten: flatten,
+  Dense: denseLayer,
+  Activation: activationLayer,
+  ReLU: (b, out, layer, config) => {
+    if (config.maxValue != null) throw unsupported(layer, `maxValue ${config.maxValue}`);
+    reluLayer(b, out, layer);
+  },
+  Softmax: (b, out, layer, config) => softmaxLayer(b, out, layer, config.axis),
+};
+
 /** Emits the node(s) computing `out`, the output of one layer call. */
 function compileLayer(b: SpecBuilder, out: tf.SymbolicTensor): void {
   const layer = out.sourceLayer;
   const cls = layer.getClassName();
-  const config = layer.getConfig() as Config;
-  if (out.inputs.length !== 1 && cls !== 'Concatenate') throw unsupported(layer, `${out.inputs.length} inputs`);
-  const input = out.inputs[0];
-  if (INFERENCE_NO_OPS.has(cls)) return b.alias(out, input);
-  switch (cls) {
-    case 'Conv2D':
-      return convLayer(b, out, layer, config);
-    case 'BatchNormalization':
-      return batchNormLayer(b, out, layer, config);
-    case 'MaxPooling2D':
-      return poolLayer(b, out, layer, config, 'max');
-    case 'AveragePooling2D':
-      return poolLayer(b, out, layer, config, 'avg');
-    case 'GlobalAveragePooling2D':
-    case 'GlobalMaxPooling2D':
-      checkChannelsLast(layer, config);
-      return wholeMapPool(b, out, layer, cls === 'GlobalMaxPooling2D' ? 'max' : 'avg');
-    case 'AdaptiveAveragePooling2D':
-      return adaptivePool(b, out, layer, config);
-    case 'ZeroPadding2D': {
-      checkChannelsLast(layer, config);
-      const [[top, bottom], [left, right]] = config.padding as [[number, number], [number, number]];
-      const own: Pads = [top, left, bottom, right];
-      const v = b.value(input);
-      const pad: PendingPad =
-        typeof v === 'number'
-          ? { source: v, pads: own, layer, shape: outputShape(out) }
-          : { source: v.source, pads: addPads(v.pads, own), layer, shape: outputShape(out) };
-      return b.pending(out, pad);
-    }
-    case 'Concatenate': {
-      const axis = config.axis as number;
-      const rank = out.shape.length;
-      if (axis !== -1 && axis !== rank - 1) throw unsupported(layer, `axis ${axis} (only the channel axis)`);
-      const inputs = out.inputs.map((t) => b.tensor(t));
-      return void b.emit(
-        out,
-        { op: 'concat', name: layer.name, shape: outputShape(out), inputs },
-        inputs.every((t) => b.tensors[t].nonNegative),
-      );
-    }
-    case 'LRN': {
-      const t = b.tensor(input);
-      const { depthRadius, bias, alpha, beta } = config as Record<string, number>;
-      // A positive denominator keeps each value's sign.
-      const nonNegative = b.tensors[t].nonNegative && bias > 0 && alpha >= 0;
-      return void b.emit(
-        out,
-        { op: 'lrn', name: layer.name, shape: outputShape(out), input: t, radius: depthRadius, bias, alpha, beta },
-        nonNegative,
-      );
-    }
-    case 'ChannelAffine': {
-      const t = b.tensor(input);
-      const { scale, offset } = config as { scale: number[]; offset: number[] };
-      return void b.emit(
-        out,
-        {
-          op: 'affine',
-          name: layer.name,
-          shape: outputShape(out),
-          input: t,
-          scale: Float32Array.from(scale),
-          shift: Float32Array.from(offset),
-          relu: false,
-        },
-        false,
-      );
-    }
-    case 'Flatten': {
-      const t = b.tensor(input);
-      if (b.tensors[t].shape.length === 1) return b.alias(out, input);
-      return void b.emit(out, { op: 'flatten', name: layer.name, shape: outputShape(out), input: t }, b.tensors[t].nonNegative);
-    }
-    case 'Dense':
-      return denseLayer(b, out, layer, config);
-    case 'Activation': {
-      const activation = config.activation as string;
-      if (activation === 'linear') return b.alias(out, input);
-      if (activation === 'relu') return reluLayer(b, out, layer);
-      if (activation === 'softmax') return softmaxLayer(b, out, layer, -1);
-      throw unsupported(layer, `activation ${activation}`);
-    }
-    case 'ReLU':
-      if (config.maxValue != null) throw unsupported(layer, `maxValue ${config.maxValue}`);
-      return reluLayer(b, out, layer);
-    case 'Softmax':
-      return softmaxLayer(b, out, layer, config.axis);
-    default:
-      throw unsupported(layer, 'no planned equivalent');
+  if (out.inputs.length !== 1 && cls !== 'Concatenate')
+    throw unsupported(layer, `${out.inputs.length} inputs`);
+  if (INFERENCE_NO_OPS.has(cls)) {
+    b.alias(out, out.inputs[0]);
+    return;
   }
+  const compile = LAYER_COMPILERS[cls];
+  if (!compile) throw unsupported(layer, 'no planned equivalent');
+  compile(b, out, layer, layer.getConfig() as Config);
 }
 
 export interface SpecOptions {
@@ -534,7 +591,9 @@ export function compileSpec(model: tf.LayersModel, options: SpecOptions): PlanSp
   const graph = plannedGraph(model);
   const inputShape = outputShape(graph.input);
   if (inputShape.length !== 3) {
-    throw new PlanUnsupportedError(`${model.name}: input shape ${JSON.stringify(graph.input.shape)} (the plan takes NHWC images)`);
+    throw new PlanUnsupportedError(
+      `${model.name}: input shape ${JSON.stringify(graph.input.shape)} (the plan takes NHWC images)`,
+    );
   }
   const b = new SpecBuilder(graph.uses, inputShape, graph.input.id);
   for (const t of graph.order) if (t !== graph.input) compileLayer(b, t);

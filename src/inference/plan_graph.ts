@@ -18,7 +18,9 @@ export interface PlannedGraph {
  */
 export function plannedGraph(model: tf.LayersModel): PlannedGraph {
   if (model.inputs.length !== 1) {
-    throw new PlanUnsupportedError(`${model.name}: ${model.inputs.length} inputs (the plan takes one image input)`);
+    throw new PlanUnsupportedError(
+      `${model.name}: ${model.inputs.length} inputs (the plan takes one image input)`,
+    );
   }
   const input = model.inputs[0];
   const output = model.outputs[0];

@@ -24,7 +24,14 @@ export function windowPads(
 }
 
 /** Output length of a window over `size` with explicit padding (floor, as oneDNN and tfjs `valid`). */
-export function windowLength(size: number, before: number, after: number, kernel: number, stride: number, dilation = 1) {
+export function windowLength(
+  size: number,
+  before: number,
+  after: number,
+  kernel: number,
+  stride: number,
+  dilation = 1,
+) {
   return Math.floor((size + before + after - ((kernel - 1) * dilation + 1)) / stride) + 1;
 }
 
@@ -46,7 +53,5 @@ export function everyWindowHasInput(
     const out = windowLength(n, before, after, k, s);
     return before < k && (out - 1) * s - before < n;
   };
-  return (
-    axis(h, pads[0], pads[2], kernel[0], strides[0]) && axis(w, pads[1], pads[3], kernel[1], strides[1])
-  );
+  return axis(h, pads[0], pads[2], kernel[0], strides[0]) && axis(w, pads[1], pads[3], kernel[1], strides[1]);
 }

@@ -18,11 +18,18 @@ function padded(x: tf.Tensor4D, [top, left, bottom, right]: Pads, value = 0): tf
 }
 
 function pool(node: Extract<PlanNode, { op: 'pool' }>, x: tf.Tensor4D): tf.Tensor4D {
-  if (node.kind === 'max') return tf.maxPool(padded(x, node.pads, -Infinity), node.kernel, node.strides, 'valid');
-  const sum = tf.mul(tf.avgPool(padded(x, node.pads), node.kernel, node.strides, 'valid'), node.kernel[0] * node.kernel[1]);
+  if (node.kind === 'max')
+    return tf.maxPool(padded(x, node.pads, -Infinity), node.kernel, node.strides, 'valid');
+  const sum = tf.mul(
+    tf.avgPool(padded(x, node.pads), node.kernel, node.strides, 'valid'),
+    node.kernel[0] * node.kernel[1],
+  );
   if (!node.excludePadding) return tf.div(sum, node.kernel[0] * node.kernel[1]);
   const ones = tf.ones([1, x.shape[1], x.shape[2], 1]) as tf.Tensor4D;
-  const taps = tf.mul(tf.avgPool(padded(ones, node.pads), node.kernel, node.strides, 'valid'), node.kernel[0] * node.kernel[1]);
+  const taps = tf.mul(
+    tf.avgPool(padded(ones, node.pads), node.kernel, node.strides, 'valid'),
+    node.kernel[0] * node.kernel[1],
+  );
   return tf.div(sum, taps);
 }
 
@@ -30,7 +37,14 @@ function evaluate(node: PlanNode, t: (i: number) => tf.Tensor, batch: number): t
   switch (node.op) {
     case 'conv': {
       const x = padded(t(node.input) as tf.Tensor4D, node.pads);
-      let y: tf.Tensor = tf.conv2d(x, tf.tensor4d(node.filter, node.filterShape), node.strides, 'valid', 'NHWC', node.dilations);
+      let y: tf.Tensor = tf.conv2d(
+        x,
+        tf.tensor4d(node.filter, node.filterShape),
+        node.strides,
+        'valid',
+        'NHWC',
+        node.dilations,
+      );
       if (node.bias) y = tf.add(y, tf.tensor1d(node.bias));
       return node.relu ? tf.relu(y) : y;
     }
@@ -39,7 +53,13 @@ function evaluate(node: PlanNode, t: (i: number) => tf.Tensor, batch: number): t
     case 'pad':
       return padded(t(node.input) as tf.Tensor4D, node.pads);
     case 'lrn':
-      return tf.localResponseNormalization(t(node.input) as tf.Tensor4D, node.radius, node.bias, node.alpha, node.beta);
+      return tf.localResponseNormalization(
+        t(node.input) as tf.Tensor4D,
+        node.radius,
+        node.bias,
+        node.alpha,
+        node.beta,
+      );
     case 'concat':
       return tf.concat(node.inputs.map(t), -1);
     case 'affine': {
@@ -49,7 +69,10 @@ function evaluate(node: PlanNode, t: (i: number) => tf.Tensor, batch: number): t
     case 'flatten':
       return tf.reshape(t(node.input), [batch, -1]);
     case 'dense': {
-      let y: tf.Tensor = tf.matMul(t(node.input) as tf.Tensor2D, tf.tensor2d(node.weights, node.weightsShape));
+      let y: tf.Tensor = tf.matMul(
+        t(node.input) as tf.Tensor2D,
+        tf.tensor2d(node.weights, node.weightsShape),
+      );
       if (node.bias) y = tf.add(y, tf.tensor1d(node.bias));
       if (node.activation === 'relu') return tf.relu(y);
       return node.activation === 'softmax' ? tf.softmax(y) : y;
@@ -66,14 +89,17 @@ export function runPlanReference(spec: PlanSpec, input: tf.Tensor4D): tf.Tensor 
   return tf.tidy(() => {
     const tensors: tf.Tensor[] = [input];
     const t = (i: number) => {
-      if (!(i >= 0 && i < tensors.length)) throw new Error(`plan reference: tensor ${i} read before it is computed`);
+      if (!(i >= 0 && i < tensors.length))
+        throw new Error(`plan reference: tensor ${i} read before it is computed`);
       return tensors[i];
     };
     spec.nodes.forEach((node, i) => {
       const y = evaluate(node, t, spec.batch);
       const want = [spec.batch, ...node.shape];
       if (y.shape.join() !== want.join()) {
-        throw new Error(`plan reference: node ${i} '${node.name}' (${node.op}) gives ${y.shape} but the spec says ${want}`);
+        throw new Error(
+          `plan reference: node ${i} '${node.name}' (${node.op}) gives ${y.shape} but the spec says ${want}`,
+        );
       }
       tensors.push(y);
     });
