@@ -76,7 +76,7 @@ class NativePlan implements InferencePlan {
   }
 
   private live(): PlanHandle {
-    if (!this.handle) throw new Error('this inference plan was disposed');
+    if (this.handle === null) throw new Error('this inference plan was disposed');
     return this.handle;
   }
 
@@ -100,7 +100,7 @@ class NativePlan implements InferencePlan {
   }
 
   dispose(): void {
-    if (this.handle) this.native.planRelease(this.handle);
+    if (this.handle !== null) this.native.planRelease(this.handle);
     this.handle = null;
   }
 }

@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import type { OneDnnBackend } from '../backend/onednn_backend';
 import type { Pads, PlanNode, PlanSpec, Precision } from '../backend/plan_spec';
 import { plannedGraph } from './plan_graph';
 import { addPads, everyWindowHasInput, windowLength, windowPads } from './plan_pads';
@@ -56,8 +57,15 @@ function pair(v: unknown, layer: Layer, what: string): [number, number] {
   return [a[0], a[1]];
 }
 
+/**
+ * A copy of a weight's values. On onednn the storage is copied directly: dataSync would mark it as read out,
+ * and the fused optimizers would then stop updating it in place.
+ */
 function readValues(variable: tf.LayerVariable): Float32Array {
-  return Float32Array.from(variable.read().dataSync() as Float32Array);
+  const t = variable.read();
+  const backend = tf.backend() as Partial<OneDnnBackend>;
+  const own = typeof backend.float32 === 'function' ? backend.float32(t) : null;
+  return Float32Array.from(own ?? (t.dataSync() as Float32Array));
 }
 
 function checkChannelsLast(layer: Layer, config: Config): void {
