@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkModelMatchesInfo, type ModelInfo } from '../io/model_folder';
-import { type InferenceOptions, plannedOutput } from './planned';
+import { checkPrecision, type InferenceOptions, plannedOutput } from './planned';
 
 export type { InferenceOptions } from './planned';
 
@@ -68,6 +68,7 @@ export function classifier(
   options: InferenceOptions = {},
 ): (inputs: Float32Array[], names?: string[]) => Promise<Float32Array[]> {
   checkModelMatchesInfo(model, info);
+  checkPrecision(model, options);
   const [h, w, c] = info.preprocessing.inputShape;
   const size = h * w * c;
   const classes = info.labels.length;

@@ -1,7 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import { inPlaceWriteCount } from '../backend/in_place';
 import type { Precision } from '../backend/plan_spec';
-import { compilePlan, type InferencePlan, PrecisionUnavailableError, planAddon } from './plan';
+import {
+  compilePlan,
+  type InferencePlan,
+  PrecisionUnavailableError,
+  planAddon,
+  precisionUnavailable,
+} from './plan';
 import { type ActivationRanges, PlanUnsupportedError } from './plan_types';
 
 /** How inference runs a model: the precision of the planned path and, for int8, its calibrated ranges. */
@@ -68,6 +74,26 @@ export function planFor(
   const plan = compilePlan(model, { batch, precision, ranges });
   byKey.set(key, { plan, ranges, weights, writes });
   return plan;
+}
+
+/**
+ * Fails now, with the one-line reason, where `options` cannot run `model`: a precision this machine or
+ * engine lacks, int8 without ranges, or (bf16, int8) a model the plan cannot run, which has no tfjs
+ * fallback. For those precisions it compiles the batch-1 plan, which the first image then reuses.
+ */
+export function checkPrecision(model: tf.LayersModel, options: InferenceOptions = {}): void {
+  const precision = options.precision ?? 'fp32';
+  if (precision === 'fp32') return;
+  const why = precisionUnavailable(precision);
+  if (why) throw new PrecisionUnavailableError(why);
+  try {
+    planFor(model, 1, precision, options.ranges);
+  } catch (err) {
+    if (err instanceof PlanUnsupportedError) {
+      throw new PrecisionUnavailableError(`--precision ${precision}: ${err.message}`);
+    }
+    throw err;
+  }
 }
 
 /** Frees every plan compiled for `model` now (they are otherwise freed with the model by the GC). */
