@@ -228,12 +228,14 @@ bool hasIsa(dnnl_cpu_isa_t want) {
   return (isa & static_cast<unsigned>(want)) == static_cast<unsigned>(want);
 }
 
-std::string chooseLayout() {
+std::string chooseLayout(bool int8) {
   if (const char *forced = std::getenv("INCEPTION_PLAN_LAYOUT")) {
     const std::string layout(forced);
     if (layout == "nhwc" || layout == "nChw8c" || layout == "nChw16c") return layout;
     throw PlanError("planCreate: INCEPTION_PLAN_LAYOUT must be nhwc, nChw8c or nChw16c, not '" + layout + "'");
   }
+  // oneDNN's int8 convolutions (jit and brgemm) are written for nhwc; blocked int8 gets the reference one.
+  if (int8) return "nhwc";
   if (hasIsa(dnnl_cpu_isa_avx512_core)) return "nChw16c";
   if (hasIsa(dnnl_cpu_isa_avx2)) return "nChw8c";
   return "nhwc";
@@ -379,26 +381,54 @@ class Builder {
     addStep(std::move(step), {from}, {to});
   }
 
-  /** The buffer node output t is written to: its slice of an in-place concat, or a new one. */
+  /** The buffer node output t is written to when it cannot go into a concat: a new one. */
   Buf outputBuf(int t, const memory::desc &desc) {
+    plan_.tensors[t].concatInto = -1;
+    return newBuf(desc);
+  }
+
+  /**
+   * The primitive producing tensor t and where it writes. A branch of an in-place concat writes into its
+   * channel slice of the concat's buffer (a sub-memory of it; at batch 1 in a blocked layout also a dense
+   * tensor at a byte offset), unless oneDNN has only a reference implementation for that, or none: then it
+   * gets a buffer of its own and the concat copies it. `make(dstDesc)` builds the primitive descriptor.
+   */
+  template <class PD, class Make>
+  std::pair<PD, Buf> placeOutput(int t, const memory::desc &dense, Make make) {
     Tensor &tensor = plan_.tensors[t];
     if (tensor.concatInto >= 0) {
       const int c = tensor.concatInto;
       const std::vector<int64_t> &whole = plan_.tensors[c].shape;
-      // Only a dense slice in the plan's layout and the concat's type is the concat's bytes.
-      if (desc == actDesc(tensor.shape, desc.data_type()) &&
-          (concatType_[c] == DT::undef || concatType_[c] == desc.data_type())) {
+      const DT dt = dense.data_type();
+      if (concatType_[c] == DT::undef || concatType_[c] == dt) {
         if (concatStorage_[c] < 0) {
-          concatStorage_[c] = newStorage(actDesc(whole, desc.data_type()).get_size());
-          concatType_[c] = desc.data_type();
+          concatStorage_[c] = newStorage(actDesc(whole, dt).get_size());
+          concatType_[c] = dt;
         }
-        const size_t offset =
-            static_cast<size_t>(tensor.concatChannel * whole[0] * whole[1]) * memory::data_type_size(desc.data_type());
-        return {concatStorage_[c], offset, desc};
+        std::vector<Buf> candidates;
+        const memory::desc all = actDesc(whole, dt);
+        candidates.push_back({concatStorage_[c], 0,
+                              all.submemory_desc({plan_.batch, tensor.shape[2], whole[0], whole[1]},
+                                                 {0, tensor.concatChannel, 0, 0})});
+        if (plan_.batch == 1 && block_ > 1) {
+          const size_t offset = static_cast<size_t>(tensor.concatChannel * whole[0] * whole[1]) *
+                                memory::data_type_size(dt);
+          candidates.push_back({concatStorage_[c], offset, dense});
+        }
+        for (const Buf &candidate : candidates) {
+          try {
+            PD pd = make(candidate.desc);
+            if (std::string(pd.impl_info_str()).find("ref") == std::string::npos && pd.dst_desc() == candidate.desc) {
+              return {pd, candidate};
+            }
+          } catch (const dnnl::error &) {
+            // no implementation writes there: try the next candidate
+          }
+        }
       }
-      tensor.concatInto = -1;  // the concat copies this one
     }
-    return newBuf(desc);
+    PD pd = make(dense);
+    return {pd, outputBuf(t, pd.dst_desc())};
   }
 
   void setOutput(int t, const Buf &buf, float scale) {
@@ -444,10 +474,9 @@ class Builder {
 };
 
 void Builder::planConcatsInPlace(const Napi::Array &nodes) {
-  // At batch 1 a blocked concat whose inputs are whole blocks is its inputs' buffers end to end.
+  // A channel concat whose inputs are whole blocks of the layout: its producers may write into it.
   concatStorage_.assign(plan_.tensors.size(), -1);
   concatType_.assign(plan_.tensors.size(), DT::undef);
-  if (plan_.batch != 1 || block_ == 1) return;
   std::vector<int> concatOf(plan_.tensors.size(), -1), readers(plan_.tensors.size(), 0);
   std::vector<std::string> ops(plan_.tensors.size());
   for (uint32_t i = 0; i < nodes.Length(); i++) {
@@ -469,7 +498,7 @@ void Builder::planConcatsInPlace(const Napi::Array &nodes) {
       if (!ok) break;
       const std::string &op = ops[in];
       // int8 producers other than convolutions cannot rescale into the concat's scale.
-      const bool producer = op == "conv" || (!int8_ && (op == "pool" || op == "lrn" || op == "relu"));
+      const bool producer = op == "conv" || (!int8_ && op == "pool");
       Napi::Object producerNode = nodes.Get(static_cast<uint32_t>(in - 1)).As<Napi::Object>();
       const std::vector<int64_t> inShape = intsField(producerNode, "shape", "planCreate: node " + std::to_string(in - 1), 0);
       if (!producer || concatOf[in] >= 0 || inShape.size() != 3 || inShape[2] % block_ != 0) ok = false;
@@ -510,7 +539,7 @@ void Builder::build() {
   int8_ = plan_.precision == "int8";
   plan_.calibrate = boolField(spec_, "calibrate");
   if (plan_.calibrate && plan_.precision != "fp32") throw PlanError(top + ": calibrate needs precision fp32");
-  plan_.layout = chooseLayout();
+  plan_.layout = chooseLayout(int8_);
   tag_ = layoutTag(plan_.layout);
   block_ = layoutBlock(plan_.layout);
 
@@ -662,11 +691,14 @@ void Builder::conv(const Napi::Object &node, int t) {
     ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
     attr.set_post_ops(ops);
   }
-  dnnl::convolution_forward::desc desc(
-      prop_kind::forward_inference, algorithm::convolution_direct, srcWant, memory::desc(wDims, wDt, Tag::any),
-      biasDesc, dstDesc, {strides[0], strides[1]}, {dilations[0] - 1, dilations[1] - 1}, {pads[0], pads[1]},
-      {pads[2], pads[3]});
-  dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
+  using ConvPd = dnnl::convolution_forward::primitive_desc;
+  auto [pd, dst] = placeOutput<ConvPd>(t, dstDesc, [&](const memory::desc &dstWant) {
+    dnnl::convolution_forward::desc desc(
+        prop_kind::forward_inference, algorithm::convolution_direct, srcWant, memory::desc(wDims, wDt, Tag::any),
+        biasDesc, dstWant, {strides[0], strides[1]}, {dilations[0] - 1, dilations[1] - 1}, {pads[0], pads[1]},
+        {pads[2], pads[3]});
+    return ConvPd(desc, attr, cpuEngine());
+  });
   noteScratch(pd);
 
   if (!src.placed) {  // the network input enters in the layout its first convolution prefers
@@ -695,7 +727,6 @@ void Builder::conv(const Napi::Object &node, int t) {
   }
   memory biasMem = ownedCopy(biasDesc, biasDesc, biasValues.data());
 
-  const Buf dst = outputBuf(t, pd.dst_desc());
   Step step;
   step.primitive = dnnl::convolution_forward(pd);
   step.hasPrimitive = true;
@@ -737,12 +768,14 @@ void Builder::pool(const Napi::Object &node, int t) {
   const algorithm alg = kind == "max" ? algorithm::pooling_max
                         : boolField(node, "excludePadding") ? algorithm::pooling_avg_exclude_padding
                                                              : algorithm::pooling_avg_include_padding;
-  const memory::desc dstDesc = actDesc(outShape, dt);
-  dnnl::pooling_forward::desc desc(prop_kind::forward_inference, alg, srcBuf.desc, dstDesc, {strides[0], strides[1]},
-                                   {kernel[0], kernel[1]}, {pads[0], pads[1]}, {pads[2], pads[3]});
-  dnnl::pooling_forward::primitive_desc pd(desc, scratchAttr(), cpuEngine());
+  using PoolPd = dnnl::pooling_forward::primitive_desc;
+  auto [pd, dst] = placeOutput<PoolPd>(t, actDesc(outShape, dt), [&](const memory::desc &dstWant) {
+    dnnl::pooling_forward::desc desc(prop_kind::forward_inference, alg, srcBuf.desc, dstWant,
+                                     {strides[0], strides[1]}, {kernel[0], kernel[1]}, {pads[0], pads[1]},
+                                     {pads[2], pads[3]});
+    return PoolPd(desc, scratchAttr(), cpuEngine());
+  });
   noteScratch(pd);
-  const Buf dst = outputBuf(t, pd.dst_desc());
   Step step;
   step.primitive = dnnl::pooling_forward(pd);
   step.hasPrimitive = true;
