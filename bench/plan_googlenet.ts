@@ -169,7 +169,9 @@ async function main() {
   const addon = loadAddon();
   if (!addon) throw new Error('plan_googlenet: the onednn addon is not built');
   const model = buildModel('googlenet', { inputShape: [224, 224, 3], numClasses: 10 });
-  console.log(`isa ${addon.cpuIsa}, threads ${addon.numThreads()}, load ${os.loadavg().map((v) => v.toFixed(2))}`);
+  console.log(
+    `isa ${addon.cpuIsa}, threads ${addon.numThreads()}, load ${os.loadavg().map((v) => v.toFixed(2))}`,
+  );
   for (const batch of batches.length ? batches : [1, 8, 32]) {
     const reps = batch === 1 ? 30 : batch === 8 ? 6 : 3;
     const input = Float32Array.from({ length: batch * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37));

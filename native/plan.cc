@@ -241,6 +241,11 @@ std::string chooseLayout(bool int8) {
   return "nhwc";
 }
 
+template <class PD>
+bool isReference(const PD &pd) {
+  return std::string(pd.impl_info_str()).find("ref") != std::string::npos;
+}
+
 /** The implementation oneDNN picked (e.g. `jit:avx512_core`, `brg:avx512_core`, `ref:any`). */
 template <class PD>
 std::string implOf(const PD &pd) {
@@ -418,7 +423,7 @@ class Builder {
         for (const Buf &candidate : candidates) {
           try {
             PD pd = make(candidate.desc);
-            if (std::string(pd.impl_info_str()).find("ref") == std::string::npos && pd.dst_desc() == candidate.desc) {
+            if (!isReference(pd) && pd.dst_desc() == candidate.desc) {
               return {pd, candidate};
             }
           } catch (const dnnl::error &) {
@@ -692,12 +697,26 @@ void Builder::conv(const Napi::Object &node, int t) {
     attr.set_post_ops(ops);
   }
   using ConvPd = dnnl::convolution_forward::primitive_desc;
-  auto [pd, dst] = placeOutput<ConvPd>(t, dstDesc, [&](const memory::desc &dstWant) {
+  const auto make = [&](const memory::desc &srcAs, const memory::desc &dstAs) {
     dnnl::convolution_forward::desc desc(
-        prop_kind::forward_inference, algorithm::convolution_direct, srcWant, memory::desc(wDims, wDt, Tag::any),
-        biasDesc, dstWant, {strides[0], strides[1]}, {dilations[0] - 1, dilations[1] - 1}, {pads[0], pads[1]},
+        prop_kind::forward_inference, algorithm::convolution_direct, srcAs, memory::desc(wDims, wDt, Tag::any),
+        biasDesc, dstAs, {strides[0], strides[1]}, {dilations[0] - 1, dilations[1] - 1}, {pads[0], pads[1]},
         {pads[2], pads[3]});
     return ConvPd(desc, attr, cpuEngine());
+  };
+  auto [pd, dst] = placeOutput<ConvPd>(t, dstDesc, [&](const memory::desc &dstWant) {
+    ConvPd pd = make(srcWant, dstWant);
+    // Odd shapes (a few input channels in a blocked layout, say) may have only the reference kernel in the
+    // plan's layout: let the convolution choose its input layout (a reorder), then its output's too.
+    const memory::desc anySrc(srcDims, srcDt, Tag::any), anyDst(dstDims, dstDt, Tag::any);
+    std::vector<std::pair<memory::desc, memory::desc>> alternatives = {{anySrc, dstWant}};
+    if (dstWant == dstDesc) alternatives.emplace_back(anySrc, anyDst);
+    for (const auto &[srcAs, dstAs] : alternatives) {
+      if (!isReference(pd)) break;
+      ConvPd other = make(srcAs, dstAs);
+      if (!isReference(other)) pd = other;
+    }
+    return pd;
   });
   noteScratch(pd);
 
