@@ -21,7 +21,7 @@ function samePads(inH: number, inW: number, k: number[], s: number[]): Pads {
   return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
 }
 
-function googlenetSpec(model: tf.LayersModel, batch: number, precision: Precision): PlanSpec {
+export function googlenetSpec(model: tf.LayersModel, batch: number, precision: Precision): PlanSpec {
   const ids = new Map<string, number>();
   const shapes = new Map<number, Shape>();
   const nodes: PlanNode[] = [];
@@ -111,23 +111,34 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Median wall ms per call, and median CPU ms (user + system, all threads): less sensitive to other load. */
-function timeIt(reps: number, body: () => void): { wall: number; cpu: number } {
-  body();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const start = process.hrtime.bigint();
-    const used = process.cpuUsage();
-    body();
-    const delta = process.cpuUsage(used);
-    wall.push(Number(process.hrtime.bigint() - start) / 1e6);
-    cpu.push((delta.user + delta.system) / 1e3);
-  }
-  return { wall: median(wall), cpu: median(cpu) };
+interface Timing {
+  wall: number;
+  cpu: number;
 }
 
-async function timeOrt(model: tf.LayersModel, batch: number, input: Float32Array, reps: number) {
+/**
+ * Times each runner `reps` times after one warm-up call, interleaved (a, b, c, a, b, c, ...) so that load
+ * from other processes falls on all of them alike; medians of wall and CPU ms (user + system, all threads).
+ */
+async function interleaved(runners: (() => unknown)[], reps: number): Promise<Timing[]> {
+  for (const run of runners) await run();
+  const wall: number[][] = runners.map(() => []);
+  const cpu: number[][] = runners.map(() => []);
+  for (let i = 0; i < reps; i++) {
+    for (const [r, run] of runners.entries()) {
+      const start = process.hrtime.bigint();
+      const used = process.cpuUsage();
+      await run();
+      const delta = process.cpuUsage(used);
+      wall[r].push(Number(process.hrtime.bigint() - start) / 1e6);
+      cpu[r].push((delta.user + delta.system) / 1e3);
+    }
+  }
+  return runners.map((_, r) => ({ wall: median(wall[r]), cpu: median(cpu[r]) }));
+}
+
+/** onnxruntime-node on the project's ONNX export of `model`: a function running one batch. */
+async function ortRunner(model: tf.LayersModel, batch: number, input: Float32Array) {
   const { exportOnnx } = require('../src/export/onnx');
   const file = path.join(os.tmpdir(), `plan_googlenet_${process.pid}.onnx`);
   if (!fs.existsSync(file)) {
@@ -143,19 +154,7 @@ async function timeOrt(model: tf.LayersModel, batch: number, input: Float32Array
     graphOptimizationLevel: 'all',
   });
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [batch, 224, 224, 3]) };
-  await session.run(feeds);
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const start = process.hrtime.bigint();
-    const used = process.cpuUsage();
-    await session.run(feeds);
-    const delta = process.cpuUsage(used);
-    wall.push(Number(process.hrtime.bigint() - start) / 1e6);
-    cpu.push((delta.user + delta.system) / 1e3);
-  }
-  await session.release();
-  return { wall: median(wall), cpu: median(cpu) };
+  return { run: () => session.run(feeds), release: () => session.release() };
 }
 
 async function main() {
@@ -173,7 +172,7 @@ async function main() {
     `isa ${addon.cpuIsa}, threads ${addon.numThreads()}, load ${os.loadavg().map((v) => v.toFixed(2))}`,
   );
   for (const batch of batches.length ? batches : [1, 8, 32]) {
-    const reps = batch === 1 ? 30 : batch === 8 ? 6 : 3;
+    const reps = batch === 1 ? 15 : batch === 8 ? 5 : 3;
     const input = Float32Array.from({ length: batch * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37));
     const spec = googlenetSpec(model, batch, precision);
     if (precision === 'int8') {
@@ -187,14 +186,23 @@ async function main() {
     const plan = addon.planCreate(spec);
     const createMs = Date.now() - createStart;
     const output = new Float32Array(batch * 10);
-    const planMs = timeIt(reps, () => addon.planRun(plan, input, output));
     const x = tf.tensor4d(input, [batch, 224, 224, 3]);
     let expected: Float32Array = new Float32Array();
-    const predictMs = timeIt(Math.max(2, Math.floor(reps / 3)), () => {
-      const y = model.predict(x) as tf.Tensor;
-      expected = y.dataSync() as Float32Array;
-      y.dispose();
-    });
+    const ort = noOrt ? null : await ortRunner(model, batch, input);
+    const runners: (() => unknown)[] = [
+      () => addon.planRun(plan, input, output),
+      () => {
+        const y = model.predict(x) as tf.Tensor;
+        expected = y.dataSync() as Float32Array;
+        y.dispose();
+      },
+    ];
+    if (ort) runners.push(ort.run);
+    const [planMs, predictMs, ortMs = { wall: Number.NaN, cpu: Number.NaN }] = await interleaved(
+      runners,
+      reps,
+    );
+    await ort?.release();
     x.dispose();
     let diff = 0;
     let scale = 0;
@@ -202,11 +210,9 @@ async function main() {
       diff = Math.max(diff, Math.abs(output[i] - expected[i]));
       scale = Math.max(scale, Math.abs(expected[i]));
     }
-    const ortMs = noOrt ? { wall: Number.NaN, cpu: Number.NaN } : await timeOrt(model, batch, input, reps);
     const info = addon.planInfo(plan);
     addon.planRelease(plan);
-    const per = (ms: { wall: number; cpu: number }) =>
-      `${(ms.wall / batch).toFixed(2)} (cpu ${(ms.cpu / batch).toFixed(2)})`;
+    const per = (ms: Timing) => `${(ms.wall / batch).toFixed(2)} (cpu ${(ms.cpu / batch).toFixed(2)})`;
     console.log(
       `batch ${batch} ${precision}: plan ${per(planMs)} ms/image, predict ${per(predictMs)}, onnxruntime ${per(ortMs)}; ` +
         `vs predict rel diff ${(diff / scale).toExponential(1)}; create ${createMs} ms, arena ${(info.arenaBytes / 2 ** 20).toFixed(1)} MiB, ${info.layout}`,
@@ -214,7 +220,9 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(`plan_googlenet: ${(e as Error).message}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`plan_googlenet: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}
