@@ -9,7 +9,7 @@ import { samePadding } from '../src/inference/plan_pads';
 import { PlanUnsupportedError } from '../src/inference/plan_types';
 import { MODEL_BUILDERS } from '../src/models/registry';
 import { assertClose, seeded, seededTensor } from './helpers/onednn';
-import { runPlanReference } from './helpers/plan_reference';
+import { runPlanReference } from './helpers/plan_interpreter';
 
 const TOLERANCE = 1e-4;
 

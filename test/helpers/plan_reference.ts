@@ -1,108 +1,133 @@
-// A reference interpreter of PlanSpec from tfjs ops: checks the compiler's spec (folding, pads, fusion)
-// independently of the native executor, and runs where the addon lacks the plan functions.
-import * as tf from '@tensorflow/tfjs';
+// A PlanSpec evaluated op by op with tfjs on the `cpu` backend: the reference the native executor
+// (native/plan.cc) is compared against, and a small builder for hand-written specs.
 import type { Pads, PlanNode, PlanSpec } from '../../src/backend/plan_spec';
+import { tf } from '../../src/index';
+import { seeded } from './onednn';
 
-function padded(x: tf.Tensor4D, [top, left, bottom, right]: Pads, value = 0): tf.Tensor4D {
-  if (top + left + bottom + right === 0) return x;
-  return tf.pad(
+type NodeBody = PlanNode extends infer N ? (N extends PlanNode ? Omit<N, 'name' | 'shape'> : never) : never;
+
+/** Builds a spec node by node; shapes are the caller's claim, checked by the executor. */
+export class SpecBuilder {
+  readonly nodes: PlanNode[] = [];
+  private seed = 100;
+
+  constructor(readonly inputShape: [number, number, number]) {}
+
+  /** Adds a node and returns the id of the tensor it produces. */
+  add(name: string, shape: number[], body: NodeBody): number {
+    this.nodes.push({ name, shape, ...body } as PlanNode);
+    return this.nodes.length;
+  }
+
+  /** Seeded values in [-scale, scale). */
+  values(count: number, scale: number): Float32Array {
+    return seeded(count, this.seed++).map((v) => v * scale);
+  }
+
+  conv(
+    name: string,
+    input: number,
+    shape: number[],
+    kernel: [number, number],
+    inC: number,
+    opts: { strides?: [number, number]; pads?: Pads; dilations?: [number, number]; relu?: boolean } = {},
+  ): number {
+    const outC = shape[2];
+    const fan = kernel[0] * kernel[1] * inC;
+    return this.add(name, shape, {
+      op: 'conv',
+      input,
+      filter: this.values(fan * outC, Math.sqrt(3 / fan)),
+      filterShape: [kernel[0], kernel[1], inC, outC],
+      bias: this.values(outC, 0.1),
+      strides: opts.strides ?? [1, 1],
+      dilations: opts.dilations ?? [1, 1],
+      pads: opts.pads ?? [0, 0, 0, 0],
+      relu: opts.relu ?? true,
+    });
+  }
+
+  spec(batch: number, output = this.nodes.length, extra: Partial<PlanSpec> = {}): PlanSpec {
+    return { batch, inputShape: this.inputShape, precision: 'fp32', nodes: this.nodes, output, ...extra };
+  }
+}
+
+const padded = (x: tf.Tensor4D, p: Pads, value = 0) =>
+  tf.pad(
     x,
     [
       [0, 0],
-      [top, bottom],
-      [left, right],
+      [p[0], p[2]],
+      [p[1], p[3]],
       [0, 0],
     ],
     value,
   );
-}
 
-function pool(node: Extract<PlanNode, { op: 'pool' }>, x: tf.Tensor4D): tf.Tensor4D {
-  if (node.kind === 'max')
-    return tf.maxPool(padded(x, node.pads, -Infinity), node.kernel, node.strides, 'valid');
-  const sum = tf.mul(
-    tf.avgPool(padded(x, node.pads), node.kernel, node.strides, 'valid'),
-    node.kernel[0] * node.kernel[1],
-  );
-  if (!node.excludePadding) return tf.div(sum, node.kernel[0] * node.kernel[1]);
-  const ones = tf.ones([1, x.shape[1], x.shape[2], 1]) as tf.Tensor4D;
-  const taps = tf.mul(
-    tf.avgPool(padded(ones, node.pads), node.kernel, node.strides, 'valid'),
-    node.kernel[0] * node.kernel[1],
-  );
-  return tf.div(sum, taps);
-}
-
-function evaluate(node: PlanNode, t: (i: number) => tf.Tensor, batch: number): tf.Tensor {
-  switch (node.op) {
+function node(n: PlanNode, t: (id: number) => tf.Tensor): tf.Tensor {
+  switch (n.op) {
     case 'conv': {
-      const x = padded(t(node.input) as tf.Tensor4D, node.pads);
+      const x = padded(t(n.input) as tf.Tensor4D, n.pads);
       let y: tf.Tensor = tf.conv2d(
         x,
-        tf.tensor4d(node.filter, node.filterShape),
-        node.strides,
+        tf.tensor4d(n.filter, n.filterShape),
+        n.strides,
         'valid',
         'NHWC',
-        node.dilations,
+        n.dilations,
       );
-      if (node.bias) y = tf.add(y, tf.tensor1d(node.bias));
-      return node.relu ? tf.relu(y) : y;
+      if (n.bias) y = y.add(tf.tensor1d(n.bias));
+      return n.relu ? tf.relu(y) : y;
     }
-    case 'pool':
-      return pool(node, t(node.input) as tf.Tensor4D);
+    case 'pool': {
+      const x = t(n.input) as tf.Tensor4D;
+      if (n.kind === 'max') return tf.maxPool(padded(x, n.pads, -Infinity), n.kernel, n.strides, 'valid');
+      const sums = tf.avgPool(padded(x, n.pads), n.kernel, n.strides, 'valid');
+      if (!n.excludePadding) return sums;
+      const ones = padded(tf.onesLike(x), n.pads);
+      return sums.div(tf.avgPool(ones, n.kernel, n.strides, 'valid'));
+    }
     case 'pad':
-      return padded(t(node.input) as tf.Tensor4D, node.pads);
+      return padded(t(n.input) as tf.Tensor4D, n.pads);
     case 'lrn':
-      return tf.localResponseNormalization(
-        t(node.input) as tf.Tensor4D,
-        node.radius,
-        node.bias,
-        node.alpha,
-        node.beta,
-      );
+      return tf.localResponseNormalization(t(n.input) as tf.Tensor4D, n.radius, n.bias, n.alpha, n.beta);
     case 'concat':
-      return tf.concat(node.inputs.map(t), -1);
-    case 'affine': {
-      const y = tf.add(tf.mul(t(node.input), tf.tensor1d(node.scale)), tf.tensor1d(node.shift));
-      return node.relu ? tf.relu(y) : y;
-    }
-    case 'flatten':
-      return tf.reshape(t(node.input), [batch, -1]);
-    case 'dense': {
-      let y: tf.Tensor = tf.matMul(
-        t(node.input) as tf.Tensor2D,
-        tf.tensor2d(node.weights, node.weightsShape),
+      return tf.concat(
+        n.inputs.map((i) => t(i)),
+        3,
       );
-      if (node.bias) y = tf.add(y, tf.tensor1d(node.bias));
-      if (node.activation === 'relu') return tf.relu(y);
-      return node.activation === 'softmax' ? tf.softmax(y) : y;
+    case 'affine': {
+      const y = t(n.input).mul(tf.tensor1d(n.scale)).add(tf.tensor1d(n.shift));
+      return n.relu ? tf.relu(y) : y;
+    }
+    case 'flatten': {
+      const x = t(n.input);
+      return x.reshape([x.shape[0], -1]);
+    }
+    case 'dense': {
+      let y: tf.Tensor = tf.matMul(t(n.input) as tf.Tensor2D, tf.tensor2d(n.weights, n.weightsShape));
+      if (n.bias) y = y.add(tf.tensor1d(n.bias));
+      if (n.activation === 'relu') return tf.relu(y);
+      return n.activation === 'softmax' ? tf.softmax(y) : y;
     }
     case 'relu':
-      return tf.relu(t(node.input));
+      return tf.relu(t(n.input));
     case 'softmax':
-      return tf.softmax(t(node.input));
+      return tf.softmax(t(n.input));
   }
 }
 
-/** Runs `spec` on `input` ([batch, ...spec.inputShape]) and checks every node's shape on the way. */
-export function runPlanReference(spec: PlanSpec, input: tf.Tensor4D): tf.Tensor {
-  return tf.tidy(() => {
-    const tensors: tf.Tensor[] = [input];
-    const t = (i: number) => {
-      if (!(i >= 0 && i < tensors.length))
-        throw new Error(`plan reference: tensor ${i} read before it is computed`);
-      return tensors[i];
-    };
-    spec.nodes.forEach((node, i) => {
-      const y = evaluate(node, t, spec.batch);
-      const want = [spec.batch, ...node.shape];
-      if (y.shape.join() !== want.join()) {
-        throw new Error(
-          `plan reference: node ${i} '${node.name}' (${node.op}) gives ${y.shape} but the spec says ${want}`,
-        );
-      }
-      tensors.push(y);
+/** Every tensor of the spec (index = tensor id) for `input`, computed with tfjs on the cpu backend. */
+export function referenceTensors(spec: PlanSpec, input: Float32Array): Float32Array[] {
+  const previous = tf.getBackend();
+  tf.setBackend('cpu');
+  try {
+    return tf.tidy(() => {
+      const tensors: tf.Tensor[] = [tf.tensor4d(input, [spec.batch, ...spec.inputShape])];
+      for (const n of spec.nodes) tensors.push(node(n, (id) => tensors[id]));
+      return tensors.map((x) => x.dataSync() as Float32Array);
     });
-    return t(spec.output);
-  });
+  } finally {
+    tf.setBackend(previous);
+  }
 }

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon, PlanHandle } from '../../src/backend/addon';
 import type { PlanSpec } from '../../src/backend/plan_spec';
-import { runPlanReference } from './plan_reference';
+import { runPlanReference } from './plan_interpreter';
 
 type PlanFunctions = Pick<NativeAddon, 'planCreate' | 'planRun' | 'planStats' | 'planInfo' | 'planRelease'>;
 
