@@ -2,36 +2,17 @@
 // PlanSpec, run by the tfjs reference interpreter (test/helpers/plan_reference.ts), equals model.predict.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PlanNode, PlanSpec } from '../src/backend/plan_spec';
+import type { PlanSpec } from '../src/backend/plan_spec';
 import { backendReady, tf } from '../src/index';
 import { compileSpec } from '../src/inference/plan_compile';
 import { samePadding } from '../src/inference/plan_pads';
 import { PlanUnsupportedError } from '../src/inference/plan_types';
 import { MODEL_BUILDERS } from '../src/models/registry';
-import { assertClose, seeded, seededTensor } from './helpers/onednn';
+import { assertClose, seededTensor } from './helpers/onednn';
+import { FAMILY_CASES, randomizeBatchNorms } from './helpers/plan_family';
 import { runPlanReference } from './helpers/plan_interpreter';
 
 const TOLERANCE = 1e-4;
-
-/** Moving statistics, gamma and beta away from their 0/1/1/0 initial values, so that folding is exercised. */
-export function randomizeBatchNorms(model: tf.LayersModel, seed = 7): void {
-  model.layers.forEach((layer, i) => {
-    if (layer.getClassName() !== 'BatchNormalization') return;
-    const weights = layer.getWeights();
-    const fresh = weights.map((w, j) => {
-      const u = seeded(w.size, seed + 31 * i + j);
-      // Variance last: positive; the others in [0.5, 1.5) (gamma) or [-0.5, 0.5) (beta, mean).
-      const isVariance = j === weights.length - 1;
-      const isGamma = j === 0 && weights.length === 4;
-      return tf.tensor(
-        u.map((v) => (isVariance ? 0.5 + v * v : isGamma ? 1 + v / 2 : v / 2)),
-        w.shape,
-      );
-    });
-    layer.setWeights(fresh);
-    tf.dispose(fresh);
-  });
-}
 
 function predictValues(model: tf.LayersModel, x: tf.Tensor4D): Float32Array {
   return tf.tidy(() => {
@@ -49,94 +30,6 @@ function countOps(spec: PlanSpec): Record<string, number> {
   for (const n of spec.nodes) counts[n.op] = (counts[n.op] ?? 0) + 1;
   return counts;
 }
-
-interface Case {
-  label: string;
-  builder: string;
-  args: Record<string, unknown>;
-  /** Ops the spec must not contain (fused away). */
-  absent?: PlanNode['op'][];
-}
-
-/** Small inputs (CI time), odd and non-square ones where the builder allows, to exercise 'same' pads. */
-export const FAMILY_CASES: Case[] = [
-  {
-    label: 'googlenet 37x45 softmax',
-    builder: 'googlenet',
-    args: { inputShape: [37, 45, 3], widthMultiplier: 0.25, numClasses: 5 },
-  },
-  {
-    label: 'googlenet-paper 45x38',
-    builder: 'googlenet-paper',
-    args: { inputShape: [45, 38, 3], widthMultiplier: 0.25, classifierActivation: 'linear' },
-  },
-  {
-    label: 'googlenet-paper caffe 45x38 linear',
-    builder: 'googlenet-paper',
-    args: { inputShape: [45, 38, 3], widthMultiplier: 0.25, caffe: true, classifierActivation: 'linear' },
-  },
-  {
-    label: 'googlenet-paper aux heads (first output)',
-    builder: 'googlenet-paper',
-    args: {
-      inputShape: [96, 96, 3],
-      widthMultiplier: 0.125,
-      auxClassifiers: true,
-      classifierActivation: 'linear',
-    },
-  },
-  {
-    label: 'googlenet-bn 33x40',
-    builder: 'googlenet-bn',
-    args: { inputShape: [33, 40, 3], widthMultiplier: 0.25, classifierActivation: 'linear' },
-    absent: ['affine', 'relu'],
-  },
-  {
-    label: 'googlenet-cifar',
-    builder: 'googlenet-cifar',
-    args: { widthMultiplier: 0.25, classifierActivation: 'linear' },
-    absent: ['affine', 'relu'],
-  },
-  {
-    label: 'googlenet-cifar stemPool no BN',
-    builder: 'googlenet-cifar',
-    args: { widthMultiplier: 0.25, stemPool: true, batchNorm: false, classifierActivation: 'linear' },
-  },
-  {
-    label: 'googlenet-torchvision transformInput 35x42',
-    builder: 'googlenet-torchvision',
-    args: {
-      inputShape: [35, 42, 3],
-      widthMultiplier: 0.25,
-      numClasses: 10,
-      transformInput: true,
-      classifierActivation: 'linear',
-    },
-    absent: ['relu'],
-  },
-  {
-    label: 'googlenet-torchvision auxLogits (first output)',
-    builder: 'googlenet-torchvision',
-    args: {
-      inputShape: [64, 64, 3],
-      widthMultiplier: 0.125,
-      numClasses: 10,
-      auxLogits: true,
-      classifierActivation: 'linear',
-    },
-  },
-  {
-    label: 'inception-v3 75x80',
-    builder: 'inception-v3',
-    args: { inputShape: [75, 80, 3], widthMultiplier: 0.125, numClasses: 10, classifierActivation: 'linear' },
-    absent: ['affine', 'relu'],
-  },
-  {
-    label: 'inception-v3 no top, avg pooling',
-    builder: 'inception-v3',
-    args: { inputShape: [75, 75, 3], widthMultiplier: 0.125, includeTop: false, pooling: 'avg' },
-  },
-];
 
 test('every builder of the family is covered', () => {
   const covered = new Set(FAMILY_CASES.map((c) => c.builder));

@@ -9,8 +9,10 @@ import { classProbabilities } from '../src/inference/classify';
 import { compilePlan, PrecisionUnavailableError, precisionUnavailable } from '../src/inference/plan';
 import { MAX_PLAN_BATCH, planBatches, planFor, setFallbackNotice } from '../src/inference/planned';
 import { googlenet } from '../src/models/googlenet';
+import { MODEL_BUILDERS } from '../src/models/registry';
 import { FusedAdamOptimizer } from '../src/training/fused_optimizers';
 import { assertClose, countNativeCalls, seededTensor, skipWithoutAddon } from './helpers/onednn';
+import { FAMILY_CASES, randomizeBatchNorms } from './helpers/plan_family';
 import { hasNativeExecutor, installReferenceExecutor } from './helpers/reference_executor';
 
 const TOLERANCE = 1e-4;
@@ -172,5 +174,50 @@ test('precision: int8 needs ranges; bf16 needs the ISA; anything but fp32 needs 
   } finally {
     tf.setBackend('onednn');
   }
+  model.dispose();
+});
+
+const nativeSkip = () =>
+  skipWithoutAddon || !hasNativeExecutor() ? 'the addon has no native plan executor' : false;
+
+function predicted(model: tf.LayersModel, x: tf.Tensor4D): Float32Array {
+  return tf.tidy(() => {
+    const y = model.predict(x);
+    return (Array.isArray(y) ? y[0] : y).dataSync() as Float32Array;
+  });
+}
+
+for (const c of FAMILY_CASES) {
+  test(`native plan of ${c.label} equals model.predict (batch 1 and 3)`, async (t) => {
+    const skip = nativeSkip();
+    if (skip) return t.skip(skip);
+    const model = MODEL_BUILDERS[c.builder]({ seed: 3, ...c.args });
+    randomizeBatchNorms(model);
+    const shape = model.inputs[0].shape.slice(1) as number[];
+    for (const batch of [1, 3]) {
+      const plan = compilePlan(model, { batch });
+      const x = seededTensor([batch, ...shape], 11 + batch) as tf.Tensor4D;
+      assertClose(
+        plan.run(x.dataSync() as Float32Array),
+        predicted(model, x),
+        `${c.label} batch ${batch}`,
+        TOLERANCE,
+      );
+      plan.dispose();
+      x.dispose();
+    }
+    model.dispose();
+  });
+}
+
+test('native plan of a full 224x224 googlenet at batch 1 equals model.predict', async (t) => {
+  const skip = nativeSkip();
+  if (skip) return t.skip(skip);
+  const model = googlenet({ seed: 5, classifierActivation: 'linear' });
+  const plan = compilePlan(model, { batch: 1 });
+  const x = seededTensor([1, 224, 224, 3], 9) as tf.Tensor4D;
+  assertClose(plan.run(x.dataSync() as Float32Array), predicted(model, x), 'googlenet 224', TOLERANCE);
+  plan.dispose();
+  x.dispose();
   model.dispose();
 });

@@ -1,5 +1,6 @@
-// A PlanSpec interpreter from tfjs ops on the active backend (fast enough for a 224 GoogLeNet): checks the compiler's spec (folding, pads, fusion)
-// independently of the native executor, and runs where the addon lacks the plan functions.
+// A PlanSpec interpreter from tfjs ops on the active backend (fast enough for a 224 GoogLeNet): checks the
+// compiler's spec (folding, pads, fusion) independently of the native executor (plan_reference.ts is
+// plan-native's reference for the executor, on the cpu backend), and runs where the addon lacks the plan.
 import * as tf from '@tensorflow/tfjs';
 import type { Pads, PlanNode, PlanSpec } from '../../src/backend/plan_spec';
 
