@@ -28,6 +28,7 @@ export {
 } from './inference/features';
 export {
   type ActivationRanges,
+  calibratedRanges,
   compilePlan,
   type InferencePlan,
   type PlanOptions,

@@ -4,9 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { inPlaceWriteCount } from '../src/backend/in_place';
+import type { Precision } from '../src/backend/plan_spec';
 import { backendReady, tf } from '../src/index';
 import { classProbabilities } from '../src/inference/classify';
-import { compilePlan, PrecisionUnavailableError, precisionUnavailable } from '../src/inference/plan';
+import {
+  calibratedRanges,
+  compilePlan,
+  PrecisionUnavailableError,
+  precisionUnavailable,
+} from '../src/inference/plan';
 import { MAX_PLAN_BATCH, planBatches, planFor, setFallbackNotice } from '../src/inference/planned';
 import { googlenet } from '../src/models/googlenet';
 import { MODEL_BUILDERS } from '../src/models/registry';
@@ -218,6 +224,34 @@ test('native plan of a full 224x224 googlenet at batch 1 equals model.predict', 
   const x = seededTensor([1, 224, 224, 3], 9) as tf.Tensor4D;
   assertClose(plan.run(x.dataSync() as Float32Array), predicted(model, x), 'googlenet 224', TOLERANCE);
   plan.dispose();
+  x.dispose();
+  model.dispose();
+});
+
+test('bf16, and int8 with ranges calibrated by layer name, stay close to fp32', async (t) => {
+  const skip = nativeSkip();
+  if (skip) return t.skip(skip);
+  const model = googlenet({
+    seed: 1,
+    inputShape: [64, 64, 3],
+    widthMultiplier: 0.25,
+    classifierActivation: 'linear',
+  });
+  const x = seededTensor([4, 64, 64, 3], 40);
+  const input = x.dataSync() as Float32Array;
+  const calibration = compilePlan(model, { batch: 4, calibrate: true });
+  const fp32 = calibration.run(input);
+  const ranges = calibratedRanges(calibration);
+  calibration.dispose();
+  assert.ok(ranges.input && ranges.output, `ranges for the input and the head: ${Object.keys(ranges)}`);
+  const precisions: [Precision, number][] = [['int8', 5e-2]];
+  if (precisionUnavailable('bf16') === null) precisions.push(['bf16', 3e-2]);
+  else t.diagnostic(`bf16 skipped: ${precisionUnavailable('bf16')}`);
+  for (const [precision, tolerance] of precisions) {
+    const plan = compilePlan(model, { batch: 4, precision, ranges });
+    assertClose(plan.run(input), fp32, precision, tolerance);
+    plan.dispose();
+  }
   x.dispose();
   model.dispose();
 });

@@ -3,7 +3,7 @@ import type { NativeAddon, PlanHandle } from '../backend/addon';
 import type { OneDnnBackend } from '../backend/onednn_backend';
 import type { PlanInfo, PlanSpec, Precision } from '../backend/plan_spec';
 import { compileSpec, tensorNames } from './plan_compile';
-import type { InferencePlan as PlanInterface, PlanOptions } from './plan_types';
+import type { ActivationRanges, InferencePlan as PlanInterface, PlanOptions } from './plan_types';
 import { PlanUnsupportedError } from './plan_types';
 
 export { type ActivationRanges, type PlanOptions, PlanUnsupportedError } from './plan_types';
@@ -103,6 +103,22 @@ class NativePlan implements InferencePlan {
     if (this.handle !== null) this.native.planRelease(this.handle);
     this.handle = null;
   }
+}
+
+/**
+ * The [min, max] a calibrating plan (`calibrate: true`) has seen, keyed by Keras layer name as int8 plans
+ * take them (`ranges`); tensors of one layer (a global pool and its flatten) share one range.
+ */
+export function calibratedRanges(plan: InferencePlan): ActivationRanges {
+  const stats = plan.stats();
+  const ranges: ActivationRanges = {};
+  plan.tensorNames.forEach((name, i) => {
+    const [min, max] = [stats[2 * i], stats[2 * i + 1]];
+    if (!(Number.isFinite(min) && Number.isFinite(max))) return;
+    const seen = ranges[name];
+    ranges[name] = seen ? [Math.min(seen[0], min), Math.max(seen[1], max)] : [min, max];
+  });
+  return ranges;
 }
 
 /**
