@@ -861,14 +861,28 @@ void Builder::lrn(const Napi::Object &node, int t) {
                beta = numberField(node, "beta", where_);
   if (radius < 0) fail("radius must not be negative");
   checkShape(node, t, in);
-  // LRN runs in the plan's float type (int8 plans dequantize first).
-  const Buf srcBuf = need(input, actDesc(in, act_), 1.f);
   const int64_t size = 2 * radius + 1;
   // tfjs multiplies the window's sum of squares by alpha; oneDNN by alpha / size.
-  dnnl::lrn_forward::desc desc(prop_kind::forward_inference, algorithm::lrn_across_channels, srcBuf.desc, size,
-                               static_cast<float>(alpha * size), static_cast<float>(beta), static_cast<float>(bias));
-  dnnl::lrn_forward::primitive_desc pd(desc, scratchAttr(), cpuEngine());
+  const auto make = [&](const memory::desc &data) {
+    dnnl::lrn_forward::desc desc(prop_kind::forward_inference, algorithm::lrn_across_channels, data, size,
+                                 static_cast<float>(alpha * size), static_cast<float>(beta),
+                                 static_cast<float>(bias));
+    return dnnl::lrn_forward::primitive_desc(desc, scratchAttr(), cpuEngine());
+  };
+  // In the plan's float type (int8 plans dequantize first) and layout, unless only the reference kernel
+  // runs there and another layout has a jit one.
+  std::vector<Tag> layouts = {tag_};
+  if (hasIsa(dnnl_cpu_isa_avx512_core)) layouts.push_back(Tag::nChw16c);
+  if (hasIsa(dnnl_cpu_isa_avx2)) layouts.push_back(Tag::nChw8c);
+  layouts.push_back(Tag::nhwc);
+  dnnl::lrn_forward::primitive_desc pd = make(actDesc(in, act_));
+  for (Tag tag : layouts) {
+    if (!isReference(pd)) break;
+    dnnl::lrn_forward::primitive_desc other = make(actDesc(in, act_, tag));
+    if (!isReference(other)) pd = other;
+  }
   noteScratch(pd);
+  const Buf srcBuf = need(input, pd.src_desc(), 1.f);
   const Buf dst = outputBuf(t, pd.dst_desc());
   Step step;
   step.primitive = dnnl::lrn_forward(pd);
@@ -1222,6 +1236,19 @@ void run(Plan &plan, float *input, float *output) {
   plan.runs++;
 }
 
+/** The index of the first NaN or infinity in data[0, count), or -1. */
+int64_t firstNonFinite(const float *data, int64_t count) {
+  // x - x is 0 for every finite x and NaN otherwise: one vectorized pass for the common all-finite case.
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < count; i++) sum += data[i] - data[i];
+  if (sum == 0.f) return -1;
+  for (int64_t i = 0; i < count; i++) {
+    if (!std::isfinite(data[i])) return i;
+  }
+  return -1;
+}
+
 // ---- The JS side: a handle object holding an External whose finalizer frees the plan.
 
 struct PlanBox {
@@ -1293,7 +1320,15 @@ Napi::Value PlanRun(const Napi::CallbackInfo &info) {
     };
     float *input = array(1, "input", plan.batch * product(plan.inputShape));
     float *output = array(2, "output", plan.batch * product(plan.outputShape));
+    // ReLU kernels map NaN to 0, so a non-finite input could come out looking like a result.
+    if (const int64_t bad = firstNonFinite(input, plan.batch * product(plan.inputShape)); bad >= 0) {
+      throw PlanError("planRun: input value " + std::to_string(bad) + " is " + std::to_string(input[bad]));
+    }
     run(plan, input, output);
+    if (const int64_t bad = firstNonFinite(output, plan.batch * product(plan.outputShape)); bad >= 0) {
+      throw PlanError("planRun: output value " + std::to_string(bad) + " is " + std::to_string(output[bad]) +
+                      " (the input is finite: the network overflowed)");
+    }
     return info.Env().Undefined();
   });
 }

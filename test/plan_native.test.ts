@@ -382,6 +382,12 @@ describe('native plan (planCreate / planRun)', { skip: skipWithoutAddon }, () =>
       () => addon.planRun(plan, new Float32Array(10), new Float32Array(outputSize(spec))),
       /^Error: planRun: input has 10 values, expected 715 \(batch 1 x \[13, 11, 5\]\)$/,
     );
+    const poisoned = inputFor(spec);
+    poisoned[3] = Number.NaN;
+    assert.throws(
+      () => addon.planRun(plan, poisoned, new Float32Array(outputSize(spec))),
+      /^Error: planRun: input value 3 is nan$/,
+    );
     addon.planRelease(plan);
     assert.throws(
       () => addon.planRun(plan, inputFor(spec), new Float32Array(outputSize(spec))),
