@@ -38,15 +38,13 @@
 //
 // Calibration (fp32, spec.calibrate): after each node, the running [min, max] of its output is updated;
 // planStats returns them per tensor.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "dnnl_common.h"
@@ -78,7 +76,7 @@ struct Storage {
 
 struct StepArg {
   int id;
-  enum Kind { Arena, Owned, UserInput, UserOutput } kind;
+  enum Kind { Arena, Owned } kind;
   Buf buf;
   memory owned;
 };
@@ -118,7 +116,7 @@ struct Plan {
   std::vector<Tensor> tensors;
   std::vector<Step> steps;
   int output = 0;
-  size_t arenaBytes = 0, scratchBytes = 0, statsBytes = 0;
+  size_t arenaBytes = 0, scratchBytes = 0;
   std::unique_ptr<char, void (*)(void *)> arena{nullptr, std::free};
   std::unique_ptr<char, void (*)(void *)> scratch{nullptr, std::free};
   std::unique_ptr<char, void (*)(void *)> statsBuffer{nullptr, std::free};
@@ -217,6 +215,12 @@ int64_t windowOut(int64_t in, int64_t span, int64_t stride, int64_t padBefore, i
   return room < 0 ? 0 : room / stride + 1;
 }
 
+/** f32 NHWC [batch, H, W, C] (or [batch, F]): how the caller's arrays and the calibration copies hold a tensor. */
+memory::desc plainDesc(const std::vector<int64_t> &shape, int64_t batch) {
+  if (shape.size() == 3) return memory::desc({batch, shape[2], shape[0], shape[1]}, DT::f32, Tag::nhwc);
+  return memory::desc({batch, shape[0]}, DT::f32, Tag::nc);
+}
+
 Tag layoutTag(const std::string &layout) {
   if (layout == "nChw16c") return Tag::nChw16c;
   if (layout == "nChw8c") return Tag::nChw8c;
@@ -252,11 +256,6 @@ bool isReference(const PD &pd) {
   return std::string(pd.impl_info_str()).find("ref") != std::string::npos;
 }
 
-/** The implementation oneDNN picked (e.g. `jit:avx512_core`, `brg:avx512_core`, `ref:any`). */
-template <class PD>
-std::string implOf(const PD &pd) {
-  return pd.impl_info_str();
-}
 
 // ---- Building.
 
@@ -314,10 +313,6 @@ class Builder {
     return memory::desc({plan_.batch, shape[0]}, dt, Tag::nc);
   }
   memory::desc actDesc(const std::vector<int64_t> &shape, DT dt) const { return actDesc(shape, dt, tag_); }
-  static memory::desc plainDesc(const std::vector<int64_t> &shape, int64_t batch, DT dt) {
-    if (shape.size() == 3) return memory::desc({batch, shape[2], shape[0], shape[1]}, dt, Tag::nhwc);
-    return memory::desc({batch, shape[0]}, dt, Tag::nc);
-  }
 
   /** int8: the type and scale the calibrated range of tensor t gives it. */
   std::pair<DT, float> quantOf(int t, const std::string &role) const {
@@ -388,7 +383,7 @@ class Builder {
     Step step;
     step.primitive = dnnl::reorder(pd);
     step.hasPrimitive = true;
-    step.impl = implOf(pd);
+    step.impl = pd.impl_info_str();
     step.args = {arena(DNNL_ARG_FROM, from), arena(DNNL_ARG_TO, to)};
     addStep(std::move(step), {from}, {to});
   }
@@ -772,7 +767,7 @@ void Builder::conv(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::convolution_forward(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC, srcBuf), owned(DNNL_ARG_WEIGHTS, weights), owned(DNNL_ARG_BIAS, biasMem),
                arena(DNNL_ARG_DST, dst)};
   addStep(std::move(step), {srcBuf}, {dst});
@@ -821,7 +816,7 @@ void Builder::pool(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::pooling_forward(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC, srcBuf), arena(DNNL_ARG_DST, dst)};
   addStep(std::move(step), {srcBuf}, {dst});
   setOutput(t, dst, scale);
@@ -846,7 +841,7 @@ void Builder::pad(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::reorder(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.zero = dst;
   step.args = {arena(DNNL_ARG_FROM, srcBuf), arena(DNNL_ARG_TO, interior)};
   addStep(std::move(step), {srcBuf}, {dst});
@@ -887,7 +882,7 @@ void Builder::lrn(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::lrn_forward(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC, srcBuf), arena(DNNL_ARG_DST, dst)};
   addStep(std::move(step), {srcBuf}, {dst});
   setOutput(t, dst, 1.f);
@@ -935,7 +930,7 @@ void Builder::concat(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::concat(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   for (size_t i = 0; i < srcs.size(); i++) step.args.push_back(arena(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), srcs[i]));
   step.args.push_back(arena(DNNL_ARG_DST, dst));
   addStep(std::move(step), srcs, {dst});
@@ -968,7 +963,7 @@ void Builder::affine(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::binary(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC_0, srcBuf), owned(DNNL_ARG_SRC_1, scaleMem),
                owned(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, shiftMem), arena(DNNL_ARG_DST, dst)};
   addStep(std::move(step), {srcBuf}, {dst});
@@ -1002,7 +997,7 @@ void Builder::softmaxInPlace(const Buf &buf) {
   Step step;
   step.primitive = dnnl::softmax_forward(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC, buf), arena(DNNL_ARG_DST, buf)};
   addStep(std::move(step), {buf}, {buf});
 }
@@ -1045,7 +1040,7 @@ void Builder::dense(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::inner_product_forward(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC, srcBuf), owned(DNNL_ARG_WEIGHTS, weightsMem), owned(DNNL_ARG_BIAS, biasMem),
                arena(DNNL_ARG_DST, dst)};
   addStep(std::move(step), {srcBuf}, {dst});
@@ -1066,7 +1061,7 @@ void Builder::relu(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::eltwise_forward(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC, srcBuf), arena(DNNL_ARG_DST, dst)};
   addStep(std::move(step), {srcBuf}, {dst});
   setOutput(t, dst, src.scale);
@@ -1085,7 +1080,7 @@ void Builder::softmax(const Napi::Object &node, int t) {
   Step step;
   step.primitive = dnnl::softmax_forward(pd);
   step.hasPrimitive = true;
-  step.impl = implOf(pd);
+  step.impl = pd.impl_info_str();
   step.args = {arena(DNNL_ARG_SRC, srcBuf), arena(DNNL_ARG_DST, dst)};
   addStep(std::move(step), {srcBuf}, {dst});
   setOutput(t, dst, 1.f);
@@ -1151,10 +1146,7 @@ void finish(Plan &plan) {
   }
   // The caller's arrays, attached on each run.
   const Tensor &in = plan.tensors[0];
-  const auto plain = [&](const std::vector<int64_t> &shape) {
-    if (shape.size() == 3) return memory::desc({plan.batch, shape[2], shape[0], shape[1]}, DT::f32, Tag::nhwc);
-    return memory::desc({plan.batch, shape[0]}, DT::f32, Tag::nc);
-  };
+  const auto plain = [&](const std::vector<int64_t> &shape) { return plainDesc(shape, plan.batch); };
   plan.userInput = memory(plain(plan.inputShape), cpuEngine(), nullptr);
   plan.userOutput = memory(plain(plan.outputShape), cpuEngine(), nullptr);
   {
@@ -1164,7 +1156,7 @@ void finish(Plan &plan) {
     Step step;
     step.primitive = dnnl::reorder(pd);
     step.hasPrimitive = true;
-    step.impl = implOf(pd);
+    step.impl = pd.impl_info_str();
     step.bound = {{DNNL_ARG_FROM, plan.userInput}, {DNNL_ARG_TO, at(in.buf)}};
     plan.steps.insert(plan.steps.begin(), std::move(step));
   }
@@ -1176,7 +1168,7 @@ void finish(Plan &plan) {
     Step step;
     step.primitive = dnnl::reorder(pd);
     step.hasPrimitive = true;
-    step.impl = implOf(pd);
+    step.impl = pd.impl_info_str();
     step.bound = {{DNNL_ARG_FROM, at(out.buf)}, {DNNL_ARG_TO, plan.userOutput}};
     plan.steps.push_back(std::move(step));
   }
