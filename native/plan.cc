@@ -3,6 +3,8 @@
 //
 // Layout. Every activation lives in one blocked layout from the first convolution to the head: nChw16c on
 // AVX-512, nChw8c on AVX2, else nhwc (INCEPTION_PLAN_LAYOUT=nhwc|nChw8c|nChw16c overrides, for measuring).
+// On GoogLeNet the direct kernels ran alike in nChw16c (jit) and nhwc (brgconv), but only the blocked layout
+// has Winograd kernels and batch-1 in-place concats. int8 plans use nhwc (see Precision).
 // The network input is reordered from the caller's NHWC into whatever layout its first convolution prefers;
 // flatten reorders to NHWC order (a no-op view when H = W = 1 and the channels fill whole blocks).
 //
@@ -23,18 +25,20 @@
 //
 // Precision.
 //  - fp32: everything f32.
-//  - bf16 (AVX512_BF16 or AMX): activations and weights bf16, biases f32; dense layers, softmax, affine and the
-//    output in f32.
+//  - bf16 (AVX512_BF16 or AMX): activations and weights bf16 (convolution, pooling, LRN, concat, dense input),
+//    biases f32; dense layers write f32, and softmax, affine and the output are f32.
 //  - int8 (post-training static quantization; the `quantize` command exports the same scheme as ONNX QDQ):
 //    real = q * scale with zero point 0 everywhere. An activation tensor t with calibrated range [min, max]
 //    (spec.ranges[t]) is u8 with scale max/255 when min >= 0 (after a ReLU), else s8 with scale
-//    max(|min|, |max|)/127 (the network input, for one). Convolution weights are s8 per output channel,
-//    symmetric: scale_c = max|w_c|/127. A convolution computes in int32 and rescales by
-//    src_scale * weight_scale_c / dst_scale into its output's int8 type (the bias is added in the
-//    accumulator's units, bias_c / (src_scale * weight_scale_c)). Pooling runs on the int8 values with its
-//    input's scale; a concat's branches are quantized to the concat output's scale; LRN, affine, flatten,
-//    dense and softmax run in f32 on dequantized values. A tensor that must be quantized and has no range is
-//    an error naming its node.
+//    max(|min|, |max|)/127 (the network input, for one); a range of zeros gets scale 1. Convolution weights
+//    are s8 per output channel, symmetric: scale_c = max|w_c|/127, values rounded half to even. A
+//    convolution accumulates in int32, adds the bias in the accumulator's units (round(bias_c / (src_scale *
+//    weight_scale_c)), as the QDQ export's int32 bias) and rescales by src_scale * weight_scale_c / dst_scale
+//    into its output's int8 type. Pooling runs on the int8 values at its input's scale; a concat's branches
+//    are quantized to the concat output's scale (a convolution branch writes at that scale directly); LRN,
+//    affine, flatten, dense and softmax run in f32 on dequantized values. Activations are nhwc: oneDNN's int8
+//    convolutions are nhwc kernels (blocked int8 got the reference one). A tensor that must be quantized and
+//    has no range is an error naming its node.
 //
 // Calibration (fp32, spec.calibrate): after each node, the running [min, max] of its output is updated;
 // planStats returns them per tensor.
@@ -751,8 +755,8 @@ void Builder::conv(const Napi::Object &node, int t) {
   if (int8_) {
     std::vector<int8_t> q(filter.length);
     for (size_t k = 0; k < filter.length; k++) {
-      const float v = std::nearbyint(filter.data[k] / weightScales[k % outC]);
-      q[k] = static_cast<int8_t>(std::max(-127.f, std::min(127.f, v)));
+      const double v = std::nearbyint(static_cast<double>(filter.data[k]) / weightScales[k % outC]);
+      q[k] = static_cast<int8_t>(std::max(-127.0, std::min(127.0, v)));
     }
     weights = ownedCopy(pd.weights_desc(), userW, q.data());
   } else {
@@ -760,7 +764,10 @@ void Builder::conv(const Napi::Object &node, int t) {
   }
   std::vector<float> biasValues(outC, 0.f);
   for (int64_t o = 0; o < outC && bias.data; o++) {
-    biasValues[o] = int8_ ? bias.data[o] / (srcScale * weightScales[o]) : bias.data[o];
+    // int8: rounded to the int32 the accumulator adds, as the QDQ export stores it (half to even).
+    biasValues[o] = int8_ ? static_cast<float>(std::max(-2147483647.0, std::min(2147483647.0, std::nearbyint(
+                                bias.data[o] / (static_cast<double>(srcScale) * weightScales[o])))))
+                          : bias.data[o];
   }
   memory biasMem = ownedCopy(biasDesc, biasDesc, biasValues.data());
 
