@@ -1138,7 +1138,19 @@ void *alignedBytes(size_t bytes) {
 
 void finish(Plan &plan) {
   plan.arenaBytes = placeStorages(plan.storages);
-  plan.arena.reset(static_cast<char *>(alignedBytes(plan.arenaBytes)));
+  plan.arena.reset(static_cast<char *>(alignedBytes(plan.arenaBytes)));  // zeroed
+  // A pad's border needs zeroing on each run only where another tensor shares its bytes.
+  for (Step &step : plan.steps) {
+    if (step.zero.storage < 0) continue;
+    const Storage &mine = plan.storages[step.zero.storage];
+    bool shared = false;
+    for (const Storage &other : plan.storages) {
+      if (&other == &mine || other.last < other.first) continue;
+      shared = shared || (other.arenaOffset < mine.arenaOffset + mine.bytes &&
+                          mine.arenaOffset < other.arenaOffset + other.bytes);
+    }
+    if (!shared) step.zero = Buf();
+  }
   plan.scratch.reset(static_cast<char *>(alignedBytes(plan.scratchBytes)));
   const memory scratch(memory::desc({static_cast<int64_t>(std::max<size_t>(plan.scratchBytes, 1))}, DT::u8, Tag::a),
                        cpuEngine(), plan.scratch.get());
