@@ -5,6 +5,8 @@
 // network's; or any kernel on a 1x1 map, where padding leaves only one tap in bounds) is a plain matrix
 // product in NHWC/HWIO, so it runs as one (gemm) on that tap's [inC, outC] slice, with no reorders: 20-30%
 // faster than the blocked 1x1 kernels with their reorders, and no arithmetic on padding.
+// In bf16 (computeType()) the primitives take x, the filter and dy in bf16 (the reorders convert) and write
+// y, dx, dw and db in f32.
 #include <algorithm>
 
 #include "dnnl_common.h"
@@ -18,17 +20,26 @@ using Forward = Compiled<dnnl::convolution_forward>;
 using BackwardData = Compiled<dnnl::convolution_backward_data>;
 using BackwardWeights = Compiled<dnnl::convolution_backward_weights>;
 
-memory::desc anyDesc(const Dims &dims) { return memory::desc(dims, kF32, Tag::any); }
+memory::desc anyDesc(const Dims &dims, memory::data_type type = kF32) { return memory::desc(dims, type, Tag::any); }
+/** An operand the primitive reads in the compute precision (x, the filter, dy). */
+memory::desc computeDesc(const Dims &dims) { return anyDesc(dims, computeType()); }
 memory::desc biasDesc(const Window2D &g) { return memory::desc({g.outC}, kF32, Tag::a); }
+
+/** The cache key of a primitive for this geometry in the current compute precision. */
+Key primitiveKey(const Window2D &g) {
+  Key key = g.key();
+  key.push_back(static_cast<int64_t>(computeType()));
+  return key;
+}
 
 /** The forward primitive; without bias and ReLU it is also the hint the backward primitives need. */
 Forward &forward(const Window2D &g, bool bias, bool relu) {
   static PrimitiveCache<Forward> cache;
-  Key key = g.key();
+  Key key = primitiveKey(g);
   key.insert(key.end(), {bias, relu});
   return cache.get(key, [&] {
     dnnl::convolution_forward::desc desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                         anyDesc(g.src()), anyDesc(g.weights()),
+                                         computeDesc(g.src()), computeDesc(g.weights()),
                                          bias ? biasDesc(g) : memory::desc(), anyDesc(g.dst()), g.strides(),
                                          g.dilates(), g.padL(), g.padR());
     dnnl::primitive_attr attr;
@@ -102,9 +113,9 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   static PrimitiveCache<BackwardData> cache;
-  BackwardData &conv = cache.get(g.key(), [&] {
+  BackwardData &conv = cache.get(primitiveKey(g), [&] {
     dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
-                                               anyDesc(g.weights()), anyDesc(g.dst()), g.strides(), g.dilates(),
+                                               computeDesc(g.weights()), computeDesc(g.dst()), g.strides(), g.dilates(),
                                                g.padL(), g.padR());
     return BackwardData(
         dnnl::convolution_backward_data::primitive_desc(desc, cpuEngine(), forward(g, false, false).pd));
@@ -137,12 +148,12 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   static PrimitiveCache<BackwardWeights> cache;
-  Key key = g.key();
+  Key key = primitiveKey(g);
   key.push_back(hasBias);
   BackwardWeights &conv = cache.get(key, [&] {
-    dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
+    dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, computeDesc(g.src()),
                                                   anyDesc(g.weights()), hasBias ? biasDesc(g) : memory::desc(),
-                                                  anyDesc(g.dst()), g.strides(), g.dilates(), g.padL(), g.padR());
+                                                  computeDesc(g.dst()), g.strides(), g.dilates(), g.padL(), g.padR());
     return BackwardWeights(dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(),
                                                                               forward(g, hasBias, false).pd));
   });

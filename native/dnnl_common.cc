@@ -158,7 +158,7 @@ memory weightsFor(int64_t tensorId, const memory &user, const memory::desc &want
   for (auto &entry : entries) {
     if (entry.storage == storage && entry.desc == want) return entry.reordered;
   }
-  CachedWeights entry{storage, want, memory(), std::unique_ptr<float[]>(new float[want.get_size() / sizeof(float)])};
+  CachedWeights entry{storage, want, memory(), std::unique_ptr<float[]>(new float[(want.get_size() + sizeof(float) - 1) / sizeof(float)])};
   entry.reordered = memory(want, cpuEngine(), entry.buffer.get());
   reorder(user, entry.reordered);
   entries.push_back(std::move(entry));
