@@ -21,8 +21,17 @@ using BackwardData = Compiled<dnnl::convolution_backward_data>;
 using BackwardWeights = Compiled<dnnl::convolution_backward_weights>;
 
 memory::desc anyDesc(const Dims &dims, memory::data_type type = kF32) { return memory::desc(dims, type, Tag::any); }
-/** An operand the primitive reads in the compute precision (x, the filter, dy). */
-memory::desc computeDesc(const Dims &dims) { return anyDesc(dims, computeType()); }
+/** The filter in the compute precision, in the primitive's layout. */
+memory::desc filterDesc(const Window2D &g) { return anyDesc(g.weights(), computeType()); }
+/**
+ * An activation (x, y, dx, dy; `read`: in the compute precision, else an f32 output). In f32 the primitive
+ * picks the layout; in bf16 it is tfjs's NHWC, which oneDNN's bf16 kernels run as fast as blocked, so
+ * inputs convert element by element and outputs need no reorder.
+ */
+memory::desc activationDesc(const Dims &dims, bool read) {
+  const memory::data_type type = read ? computeType() : kF32;
+  return memory::desc(dims, type, computeType() == kF32 ? Tag::any : Tag::nhwc);
+}
 memory::desc biasDesc(const Window2D &g) { return memory::desc({g.outC}, kF32, Tag::a); }
 
 /** The cache key of a primitive for this geometry in the current compute precision. */
@@ -39,8 +48,8 @@ Forward &forward(const Window2D &g, bool bias, bool relu) {
   key.insert(key.end(), {bias, relu});
   return cache.get(key, [&] {
     dnnl::convolution_forward::desc desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                         computeDesc(g.src()), computeDesc(g.weights()),
-                                         bias ? biasDesc(g) : memory::desc(), anyDesc(g.dst()), g.strides(),
+                                         activationDesc(g.src(), true), filterDesc(g),
+                                         bias ? biasDesc(g) : memory::desc(), activationDesc(g.dst(), false), g.strides(),
                                          g.dilates(), g.padL(), g.padR());
     dnnl::primitive_attr attr;
     if (relu) {
@@ -114,8 +123,8 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo &info) {
   }
   static PrimitiveCache<BackwardData> cache;
   BackwardData &conv = cache.get(primitiveKey(g), [&] {
-    dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
-                                               computeDesc(g.weights()), computeDesc(g.dst()), g.strides(), g.dilates(),
+    dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, activationDesc(g.src(), false),
+                                               filterDesc(g), activationDesc(g.dst(), true), g.strides(), g.dilates(),
                                                g.padL(), g.padR());
     return BackwardData(
         dnnl::convolution_backward_data::primitive_desc(desc, cpuEngine(), forward(g, false, false).pd));
@@ -151,9 +160,9 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
   Key key = primitiveKey(g);
   key.push_back(hasBias);
   BackwardWeights &conv = cache.get(key, [&] {
-    dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, computeDesc(g.src()),
+    dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, activationDesc(g.src(), true),
                                                   anyDesc(g.weights()), hasBias ? biasDesc(g) : memory::desc(),
-                                                  computeDesc(g.dst()), g.strides(), g.dilates(), g.padL(), g.padR());
+                                                  activationDesc(g.dst(), true), g.strides(), g.dilates(), g.padL(), g.padR());
     return BackwardWeights(dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(),
                                                                               forward(g, hasBias, false).pd));
   });

@@ -9,8 +9,8 @@ namespace {
 using Matmul = Compiled<dnnl::matmul>;
 
 /** A [batch, rows, cols] operand stored as [batch, cols, rows] when transposed. */
-memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed) {
-  return memory::desc({batch, rows, cols}, kF32,
+memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed, memory::data_type type = kF32) {
+  return memory::desc({batch, rows, cols}, type,
                       transposed ? Dims{rows * cols, 1, rows} : Dims{rows * cols, cols, 1});
 }
 }  // namespace
@@ -20,8 +20,8 @@ void gemm(const GemmShape &s, float *a, float *b, float *bias, float *out) {
   const memory::desc outDesc({std::max(s.batchA, s.batchB), s.m, s.n}, kF32, Tag::abc);
   const memory::desc biasDesc({1, 1, s.n}, kF32, Tag::abc);
   const bool hasBias = bias != nullptr;
-  // In f32 the primitive reads the operands where they are (transposes by strides); in bf16 they are
-  // converted into the layouts it picks.
+  // The primitive reads the operands in their own layouts (transposes by strides): in f32 where they are, in
+  // bf16 converted element by element.
   const memory::data_type type = computeType();
   const bool f32 = type == kF32;
   static PrimitiveCache<Matmul> cache;
@@ -33,8 +33,8 @@ void gemm(const GemmShape &s, float *a, float *b, float *bias, float *out) {
       ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
       attr.set_post_ops(ops);
     }
-    const memory::desc aDesc = f32 ? aUser : memory::desc({s.batchA, s.m, s.k}, type, Tag::any);
-    const memory::desc bDesc = f32 ? bUser : memory::desc({s.batchB, s.k, s.n}, type, Tag::any);
+    const memory::desc aDesc = f32 ? aUser : operand(s.batchA, s.m, s.k, s.transposeA, type);
+    const memory::desc bDesc = f32 ? bUser : operand(s.batchB, s.k, s.n, s.transposeB, type);
     return Matmul(dnnl::matmul::primitive_desc(
         dnnl::matmul::desc(aDesc, bDesc, hasBias ? biasDesc : memory::desc(), outDesc), attr, cpuEngine()));
   });
