@@ -26,7 +26,8 @@ export function computePrecisionUnavailable(precision: ComputePrecision): string
   if (precision === 'fp32') return null;
   const addon = loadAddon();
   const backend = tf.getBackend();
-  if (!addon || backend !== 'onednn') return `${precision}: needs the onednn engine (the backend is ${backend})`;
+  if (!addon || backend !== 'onednn')
+    return `${precision}: needs the onednn engine (the backend is ${backend})`;
   return bf16Unavailable(addon.cpuIsa);
 }
 
@@ -48,7 +49,10 @@ export function setComputePrecision(precision: ComputePrecision): void {
 }
 
 /** Runs `body` with the engine computing in `precision`, then restores the precision it had before. */
-export async function withComputePrecision<T>(precision: ComputePrecision, body: () => Promise<T>): Promise<T> {
+export async function withComputePrecision<T>(
+  precision: ComputePrecision,
+  body: () => Promise<T>,
+): Promise<T> {
   const previous = computePrecision();
   setComputePrecision(precision);
   try {
