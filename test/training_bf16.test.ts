@@ -1,7 +1,9 @@
 // Mixed-precision (bf16 autocast) training: a small Inception network trained in bf16 ends within 1 point
 // of the same run in fp32 on held-out data, and the engine is back in fp32 afterwards.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { loadAddon } from '../src/backend/addon';
 import { bf16Unavailable, computePrecision } from '../src/backend/precision';
 import {
@@ -13,7 +15,11 @@ import {
   trainModel,
 } from '../src/index';
 import { seededRandom } from '../src/random';
+import { STATE_JSON } from '../src/training/checkpoint';
+import { LAST_CHECKPOINT, trainImageClassifier } from '../src/training/train_classifier';
+import { removeDir, tempDir } from './data_fixtures';
 import { skipWithoutAddon } from './helpers/onednn';
+import { colourFolder } from './training_fixtures';
 
 const addon = loadAddon();
 const skip = skipWithoutAddon || (addon && bf16Unavailable(addon.cpuIsa)) || false;
@@ -148,5 +154,45 @@ describe('bf16 mixed-precision training', { skip }, () => {
       Math.abs(bf16.accuracy - fp32.accuracy) <= 0.01,
       `bf16 ${bf16.accuracy} vs fp32 ${fp32.accuracy}`,
     );
+  });
+
+  describe('trainImageClassifier', () => {
+    let dir: string;
+    before(async () => {
+      dir = await tempDir();
+      await colourFolder(path.join(dir, 'data'), 2);
+    });
+    after(async () => removeDir(dir));
+
+    test('records the precision in the checkpoint; resume keeps it unless given; fp32 after each run', async () => {
+      tf.setBackend('onednn');
+      const out = path.join(dir, 'run');
+      const options = {
+        data: path.join(dir, 'data'),
+        out,
+        model: 'googlenet-cifar',
+        modelArgs: { widthMultiplier: 0.05, inputShape: [32, 32, 3] as [number, number, number], dropout: 0 },
+        valSplit: 0,
+        batchSize: 6,
+        augmentation: false as const,
+      };
+      const first = await trainImageClassifier({ ...options, epochs: 1, precision: 'bf16' });
+      assert.equal(first.options.precision, 'bf16');
+      assert.equal(computePrecision(), 'fp32');
+      const state = JSON.parse(await fs.readFile(path.join(out, LAST_CHECKPOINT, STATE_JSON), 'utf8'));
+      assert.equal(
+        JSON.stringify(state).includes('"precision":"bf16"'),
+        true,
+        'checkpoint without the precision',
+      );
+      const resumed = await trainImageClassifier({ ...options, epochs: 2 }, { resume: true });
+      assert.equal(resumed.options.precision, 'bf16');
+      assert.equal(computePrecision(), 'fp32');
+      const inFp32 = await trainImageClassifier(
+        { ...options, epochs: 3, precision: 'fp32' },
+        { resume: true },
+      );
+      assert.equal(inFp32.options.precision, 'fp32');
+    });
   });
 });
