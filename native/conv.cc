@@ -5,8 +5,8 @@
 // network's; or any kernel on a 1x1 map, where padding leaves only one tap in bounds) is a plain matrix
 // product in NHWC/HWIO, so it runs as one (gemm) on that tap's [inC, outC] slice, with no reorders: 20-30%
 // faster than the blocked 1x1 kernels with their reorders, and no arithmetic on padding.
-// In bf16 (computeType()) the primitives take x, the filter and dy in bf16 (the reorders convert) and write
-// y, dx, dw and db in f32.
+// In bf16 (computeType()) the primitives take x, the filter and dy in bf16 (converted as inputFor and
+// weightsFor stage them) and write y, dx, dw and db in f32.
 #include <algorithm>
 
 #include "dnnl_common.h"
@@ -20,7 +20,9 @@ using Forward = Compiled<dnnl::convolution_forward>;
 using BackwardData = Compiled<dnnl::convolution_backward_data>;
 using BackwardWeights = Compiled<dnnl::convolution_backward_weights>;
 
-memory::desc anyDesc(const Dims &dims, memory::data_type type = kF32) { return memory::desc(dims, type, Tag::any); }
+memory::desc anyDesc(const Dims &dims, memory::data_type type = kF32) {
+  return memory::desc(dims, type, Tag::any);
+}
 /** The filter in the compute precision, in the primitive's layout. */
 memory::desc filterDesc(const Window2D &g) { return anyDesc(g.weights(), computeType()); }
 /**
@@ -49,8 +51,8 @@ Forward &forward(const Window2D &g, bool bias, bool relu) {
   return cache.get(key, [&] {
     dnnl::convolution_forward::desc desc(prop_kind::forward_training, algorithm::convolution_direct,
                                          activationDesc(g.src(), true), filterDesc(g),
-                                         bias ? biasDesc(g) : memory::desc(), activationDesc(g.dst(), false), g.strides(),
-                                         g.dilates(), g.padL(), g.padR());
+                                         bias ? biasDesc(g) : memory::desc(), activationDesc(g.dst(), false),
+                                         g.strides(), g.dilates(), g.padL(), g.padR());
     dnnl::primitive_attr attr;
     if (relu) {
       dnnl::post_ops ops;
@@ -162,7 +164,8 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
   BackwardWeights &conv = cache.get(key, [&] {
     dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, activationDesc(g.src(), true),
                                                   anyDesc(g.weights()), hasBias ? biasDesc(g) : memory::desc(),
-                                                  activationDesc(g.dst(), true), g.strides(), g.dilates(), g.padL(), g.padR());
+                                                  activationDesc(g.dst(), true), g.strides(), g.dilates(), g.padL(),
+                                                  g.padR());
     return BackwardWeights(dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(),
                                                                               forward(g, hasBias, false).pd));
   });

@@ -116,7 +116,7 @@ void reorder(const memory &from, const memory &to) {
   cpuStream().wait();
 }
 
-/** f32 -> bf16, rounding to nearest even as oneDNN's reorders do; NaN stays NaN (quiet). Branch-free: vectorizes. */
+/** f32 -> bf16, rounding to nearest even as oneDNN's reorders do; NaN stays NaN (quiet). Branch-free. */
 static inline uint16_t toBf16(float value) {
   uint32_t bits;
   std::memcpy(&bits, &value, sizeof bits);
@@ -249,7 +249,8 @@ memory weightsFor(int64_t tensorId, const memory &user, const memory::desc &want
   for (auto &entry : entries) {
     if (entry.storage == storage && entry.desc == want) return entry.reordered;
   }
-  CachedWeights entry{storage, want, memory(), std::unique_ptr<float[]>(new float[(want.get_size() + sizeof(float) - 1) / sizeof(float)])};
+  const size_t floats = (want.get_size() + sizeof(float) - 1) / sizeof(float);  // bf16 weights: half as many
+  CachedWeights entry{storage, want, memory(), std::unique_ptr<float[]>(new float[floats])};
   entry.reordered = memory(want, cpuEngine(), entry.buffer.get());
   stage(user, entry.reordered);
   entries.push_back(std::move(entry));

@@ -16,7 +16,8 @@ memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed,
 }  // namespace
 
 void gemm(const GemmShape &s, float *a, float *b, float *bias, float *out) {
-  const memory::desc aUser = operand(s.batchA, s.m, s.k, s.transposeA), bUser = operand(s.batchB, s.k, s.n, s.transposeB);
+  const memory::desc aUser = operand(s.batchA, s.m, s.k, s.transposeA);
+  const memory::desc bUser = operand(s.batchB, s.k, s.n, s.transposeB);
   const memory::desc outDesc({std::max(s.batchA, s.batchB), s.m, s.n}, kF32, Tag::abc);
   const memory::desc biasDesc({1, 1, s.n}, kF32, Tag::abc);
   const bool hasBias = bias != nullptr;
@@ -25,7 +26,8 @@ void gemm(const GemmShape &s, float *a, float *b, float *bias, float *out) {
   const memory::data_type type = computeType();
   const bool f32 = type == kF32;
   static PrimitiveCache<Matmul> cache;
-  const Key key{s.batchA, s.batchB, s.m, s.k, s.n, s.transposeA, s.transposeB, hasBias, s.relu, static_cast<int64_t>(type)};
+  const Key key{s.batchA,     s.batchB,     s.m,     s.k,    s.n,
+                s.transposeA, s.transposeB, hasBias, s.relu, static_cast<int64_t>(type)};
   Matmul &mm = cache.get(key, [&] {
     dnnl::primitive_attr attr;
     if (s.relu) {
