@@ -7,7 +7,6 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { MODEL_BUILDERS } from '../src/models/registry';
 
 const MAIN = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 const HELD_OUT = path.join(__dirname, '..', '..', 'data', 'cifar10-heldout');
