@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBenchModel, type ModelSpec, specKey } from './bench_model';
+import { runNodeChild } from './engines/node_child';
 import { probeTorch, runTorchScript } from './engines/pytorch';
 import type { BenchContext } from './types';
 
@@ -61,5 +62,37 @@ export function onnxModel(spec: ModelSpec, ctx: BenchContext): Promise<OnnxModel
     ctx.log(`exporting the PyTorch twin of ${what} to ONNX`);
     const model = await torchExport(spec, path, ctx);
     return model.ok ? { ...model, source: model.source + fallback } : model;
+  });
+}
+
+/** Random-normal batches of QDQ_CALIBRATION.batch images the QDQ model is calibrated on. */
+const QDQ_CALIBRATION = { batches: 4, batch: 2 };
+
+/**
+ * onnxruntime's int8 model of the network: the QDQ form (bench/onnx_qdq.ts) of onnxModel's file, with
+ * activation ranges calibrated by onnxruntime-node on random-normal images; once per run.
+ */
+export function qdqModel(spec: ModelSpec, ctx: BenchContext): Promise<OnnxModel> {
+  return ctx.once(`qdq:${specKey(spec)}`, async () => {
+    const fp32 = await onnxModel(spec, ctx);
+    if (!fp32.ok) return fp32;
+    const outPath = join(ctx.tmpDir, `${specKey(spec)}-qdq.onnx`);
+    ctx.log(`quantizing ${specKey(spec)} to QDQ int8 (calibrated on onnxruntime)`);
+    const answer = await runNodeChild<{ ok: boolean; reason?: string }>(
+      {
+        engine: 'onnxruntime',
+        threads: ctx.threads,
+        onnxPath: fp32.path,
+        quantize: { outPath, size: spec.size, ...QDQ_CALIBRATION },
+      },
+      ctx,
+    );
+    if (!answer.ok) return { ok: false, reason: `QDQ quantization failed: ${answer.reason}` };
+    const images = QDQ_CALIBRATION.batches * QDQ_CALIBRATION.batch;
+    return {
+      ok: true,
+      path: outPath,
+      source: `QDQ (bench/onnx_qdq.ts: u8 activations per tensor, s8 conv weights per channel, int32 biases; ranges from ${images} random-normal images) of ${fp32.source}`,
+    };
   });
 }
