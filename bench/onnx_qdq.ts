@@ -32,11 +32,12 @@ function copyOf(model: onnx.IModelProto): { model: onnx.ModelProto; graph: Graph
   return { model: copy, graph: copy.graph as unknown as Graph };
 }
 
-/** The fp32 model with every node output also a graph output, for calibration. */
+/** The model with every float node output also a graph output (for calibration, and to compare). */
 export function withEveryOutput(model: onnx.IModelProto): onnx.ModelProto {
   const { model: copy, graph } = copyOf(model);
   const outputs = new Set(graph.output.map((o) => o.name));
-  for (const node of graph.node)
+  // QuantizeLinear writes uint8; every other node here writes float.
+  for (const node of graph.node.filter((n) => n.opType !== 'QuantizeLinear'))
     for (const name of node.output) {
       if (outputs.has(name)) continue;
       graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: T.FLOAT } } }));

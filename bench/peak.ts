@@ -10,14 +10,17 @@ export type Peaks =
 
 const PRECISIONS: Precision[] = ['fp32', 'bf16', 'int8'];
 
-/** Seconds the peak loop runs per precision. */
-const PEAK_SECONDS = 1.5;
+/** Seconds the peak loop runs per precision (a smoke run takes less). */
+const PEAK_SECONDS = { normal: 1.5, quick: 0.3 };
 
 /** The FMA peaks of this machine on the bench's thread count, measured once per run in a child process. */
 export function fmaPeaks(ctx: BenchContext): Promise<Peaks> {
   return ctx.once('peaks', () => {
     ctx.log(`measuring the multiply-accumulate peak (fp32, bf16, int8) on ${ctx.threads} threads`);
-    return runNodeChild<Peaks>({ engine: 'peak', threads: ctx.threads, seconds: PEAK_SECONDS }, ctx);
+    return runNodeChild<Peaks>(
+      { engine: 'peak', threads: ctx.threads, seconds: PEAK_SECONDS[ctx.quick ? 'quick' : 'normal'] },
+      ctx,
+    );
   });
 }
 
@@ -29,7 +32,7 @@ export async function measurePeaks(request: ChildRequest): Promise<Peaks> {
   if (typeof addon.fmaPeak !== 'function')
     return { ok: false, reason: 'the onednn addon has no fmaPeak (rebuild it)' };
   const peaks = Object.fromEntries(
-    PRECISIONS.map((p) => [p, addon.fmaPeak(p, request.seconds ?? PEAK_SECONDS)]),
+    PRECISIONS.map((p) => [p, addon.fmaPeak(p, request.seconds ?? PEAK_SECONDS.normal)]),
   ) as Record<Precision, PrecisionPeak>;
   return { ok: true, cpuIsa: addon.cpuIsa, peaks };
 }
