@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 import { activationParams, quantizeQdq, type Ranges, weightScales, withEveryOutput } from '../bench/onnx_qdq';
 import { toOnnxModel } from '../src/export/onnx';
-import { googlenet } from '../src/models/googlenet';
 import { tf } from '../src/index';
+import { googlenet } from '../src/models/googlenet';
 import { onnxCheck, onnxCheckerUnavailable } from './support/onnx_runtime';
 
 /** Every output of `bytes` on `input` (NHWC), by name. */
