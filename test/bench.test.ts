@@ -122,8 +122,11 @@ test('bench --quick --json: one JSON document, every engine accounted for, missi
       /onednn did not run: the "vs onednn" column is against onednn \(tfjs kernels\)/,
     );
   }
-  assert.equal(trainRows.onednn.status, 'ok', JSON.stringify(trainRows.onednn));
-  assert.equal(trainRows.onednn.ratio, 1);
+  if (loadAddon()) {
+    // Training on onednn is the tfjs kernels: it runs wherever the addon is built.
+    assert.equal(trainRows.onednn.status, 'ok', JSON.stringify(trainRows.onednn));
+    assert.equal(trainRows.onednn.ratio, 1);
+  }
   // Targets of sections that ran are listed; those whose rows did not run say why.
   const torchTarget = report.targets.rows.find(
     (t: { target: string }) => t.target === 'infer-224-b1: onednn vs torch-fp32',
