@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBenchModel, type ModelSpec, specKey } from './bench_model';
+import { CALIBRATION, randomNormalRanges } from './calibration';
 import { runNodeChild } from './engines/node_child';
 import { probeTorch, runTorchScript } from './engines/pytorch';
 import type { BenchContext } from './types';
@@ -65,25 +66,17 @@ export function onnxModel(spec: ModelSpec, ctx: BenchContext): Promise<OnnxModel
   });
 }
 
-/** Random-normal batches of QDQ_CALIBRATION.batch images the QDQ model is calibrated on. */
-const QDQ_CALIBRATION = { batches: 4, batch: 2 };
-
 /** The project's QDQ exporter (toOnnxModel's `int8Ranges`, src/export/onnx_qdq.ts), once it is in the build. */
 const PROJECT_QDQ_EXPORTER = join(__dirname, '..', 'src', 'export', 'onnx_qdq.js');
 
 /** The project's int8 QDQ export of the tfjs model, its ranges calibrated by tfjs on random-normal images. */
 async function projectQdqExport(spec: ModelSpec, path: string): Promise<void> {
   const { tf } = await import('../src/index');
-  const { activationRanges } = await import('./calibration');
   const model = await buildBenchModel(spec);
-  const batches = Array.from({ length: QDQ_CALIBRATION.batches }, () =>
-    tf.randomNormal([QDQ_CALIBRATION.batch, spec.size, spec.size, 3]),
-  );
   try {
-    const int8Ranges = activationRanges(tf, model, batches);
+    const int8Ranges = randomNormalRanges(tf, model);
     await require(PROJECT_EXPORTER).exportOnnx(model, undefined, path, { int8Ranges });
   } finally {
-    tf.dispose(batches);
     model.dispose();
   }
 }
@@ -96,7 +89,7 @@ async function projectQdqExport(spec: ModelSpec, path: string): Promise<void> {
 export function qdqModel(spec: ModelSpec, ctx: BenchContext): Promise<OnnxModel> {
   return ctx.once(`qdq:${specKey(spec)}`, async () => {
     const outPath = join(ctx.tmpDir, `${specKey(spec)}-qdq.onnx`);
-    const images = QDQ_CALIBRATION.batches * QDQ_CALIBRATION.batch;
+    const images = CALIBRATION.batches * CALIBRATION.batch;
     let fallback = '';
     if (existsSync(PROJECT_QDQ_EXPORTER)) {
       ctx.log(`exporting ${specKey(spec)} to QDQ int8 ONNX (src/export/onnx_qdq.ts)`);
@@ -119,7 +112,7 @@ export function qdqModel(spec: ModelSpec, ctx: BenchContext): Promise<OnnxModel>
         engine: 'onnxruntime',
         threads: ctx.threads,
         onnxPath: fp32.path,
-        quantize: { outPath, size: spec.size, ...QDQ_CALIBRATION },
+        quantize: { outPath, size: spec.size, ...CALIBRATION },
       },
       ctx,
     );

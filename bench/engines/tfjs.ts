@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { ActivationRanges, InferencePlan } from '../../src/inference/plan';
 import { buildBenchModel } from '../bench_model';
-import { activationRanges } from '../calibration';
+import { CALIBRATION, randomNormalRanges } from '../calibration';
 import { peakRssBytes, timeSteps } from '../timing';
 import type { ChildRequest, EngineResult, Precision, Probe, Workload } from '../types';
 import type { Engine } from './engine';
@@ -107,9 +107,6 @@ type Step =
   | { step: () => Promise<unknown>; notes: string[] }
   | { ok: false; reason: string; missing?: boolean };
 
-/** Images the int8 plan is calibrated on (CALIBRATION_BATCHES random-normal batches of 2). */
-const CALIBRATION_BATCHES = 4;
-
 /**
  * Inference through the planned path: compilePlan at the workload's batch and precision (int8 calibrated
  * first), its output checked against tfjs's once: fp32 must agree to 1e-3, every precision must be finite.
@@ -126,12 +123,13 @@ async function plannedStep(
   const notes = [`planned path: compilePlan(model, { batch: ${w.batch}, precision: '${precision}' })`];
   let ranges: ActivationRanges | undefined;
   if (precision === 'int8') {
-    const batches = Array.from({ length: CALIBRATION_BATCHES }, () =>
-      tf.randomNormal([2, w.size, w.size, 3]),
-    );
-    ranges = activationRanges(tf, model, batches);
-    tf.dispose(batches);
-    notes.push(`int8 ranges calibrated on ${2 * CALIBRATION_BATCHES} random-normal images`);
+    try {
+      ranges = randomNormalRanges(tf, model);
+    } catch (e) {
+      const reason = `calibration: ${(e as Error).message.split('\n')[0]}`;
+      return { ok: false, reason, missing: e instanceof PlanUnsupportedError };
+    }
+    notes.push(`int8 ranges calibrated on ${CALIBRATION.batches * CALIBRATION.batch} random-normal images`);
   }
   let plan: InferencePlan;
   try {
