@@ -2,12 +2,14 @@
 // is the EngineResult or Probe (JSON). Errors become { ok: false, reason } so the parent can report them.
 import { measureOnnxruntime } from './engines/onnxruntime';
 import { measureTfjs } from './engines/tfjs';
+import { measurePeaks } from './peak';
 import type { ChildRequest } from './types';
 
 async function main(): Promise<unknown> {
   const request = JSON.parse(process.argv[2] ?? '{}') as ChildRequest;
   if (request.engine === 'tfjs') return measureTfjs(request);
   if (request.engine === 'onnxruntime') return measureOnnxruntime(request);
+  if (request.engine === 'peak') return measurePeaks(request);
   throw new Error(`unknown engine ${JSON.stringify(request.engine)}`);
 }
 

@@ -29,7 +29,10 @@ export function describeMachine(): Machine {
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
-    simd: ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512_vnni', 'amx_tile'].filter((f) => flags.has(f)),
+    simd: [
+      ...['sse4_2', 'avx', 'avx2', 'fma', 'avx_vnni', 'avx512f', 'avx512_vnni', 'avx512_bf16'],
+      ...['amx_tile', 'amx_bf16', 'amx_int8'],
+    ].filter((f) => flags.has(f)),
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     os: `${os.type()} ${os.release()}`,
     node: process.version,

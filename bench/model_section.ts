@@ -1,15 +1,18 @@
 import { BENCH_MODEL, buildBenchModel, type ModelSpec, specKey } from './bench_model';
-import { ENGINES, REFERENCE_ENGINE } from './engines';
+import { ENGINES, FALLBACK_REFERENCE_ENGINE, REFERENCE_ENGINE } from './engines';
 import type { Engine } from './engines/engine';
 import { forwardFlopsPerImage, TRAINING_FLOP_FACTOR } from './flops';
+import { fmaPeaks, peakShare } from './peak';
 import { median } from './timing';
 import type { BenchContext, Column, Mode, Plan, Section, SectionReport, Workload } from './types';
 
 const COLUMNS: Column[] = [
   { key: 'engine', label: 'engine' },
+  { key: 'precision', label: 'precision' },
   { key: 'msPerImage', label: 'ms/image' },
   { key: 'imagesPerSecond', label: 'images/s' },
   { key: 'gflops', label: 'GFLOP/s' },
+  { key: 'peakPercent', label: '% peak', digits: 1 },
   { key: 'ratio', label: `vs ${REFERENCE_ENGINE}`, digits: 2 },
   { key: 'peakRssMiB', label: 'peak RSS MiB', digits: 0 },
   { key: 'threads', label: 'threads' },
@@ -45,7 +48,7 @@ function planFor(ctx: BenchContext, heavy: boolean): Plan {
 }
 
 async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ctx: BenchContext, id: string) {
-  const base = { engine: engine.label, id: engine.id };
+  const base = { engine: engine.label, id: engine.id, precision: engine.precision };
   const heavy = engine.heavy?.(w) ?? false;
   if (ctx.engines && !ctx.engines.includes(engine.id))
     return { ...base, status: 'skipped', reason: 'not in --engines' };
@@ -76,6 +79,27 @@ async function measureRow(engine: Engine, w: Workload, flopsPerImage: number, ct
 }
 
 /**
+ * The row every ratio is against: REFERENCE_ENGINE, or where it did not run (the plan not in the build)
+ * the tfjs-kernel onednn row, with a note saying so.
+ */
+export function referenceRow(rows: Record<string, unknown>[]): {
+  reference?: Record<string, unknown>;
+  notes: string[];
+} {
+  const ran = (id: string) => rows.find((r) => r.id === id && r.status === 'ok');
+  const reference = ran(REFERENCE_ENGINE);
+  if (reference) return { reference, notes: [] };
+  const fallback = ran(FALLBACK_REFERENCE_ENGINE);
+  if (!fallback) return { notes: [] };
+  return {
+    reference: fallback,
+    notes: [
+      `${REFERENCE_ENGINE} did not run: the "vs ${REFERENCE_ENGINE}" column is against ${fallback.engine}`,
+    ],
+  };
+}
+
+/**
  * One measurement of the model on every engine that supports it, one engine after another, each in its own
  * process. `ratio` = engine's time / onednn's time for the same work: above 1 means onednn is faster.
  */
@@ -96,11 +120,17 @@ export function modelSection(
       const w: Workload = { mode, ...BENCH_MODEL, width: ctx.width, size, batch };
       const { flops } = await forwardFlops(w, ctx);
       const flopsPerImage = flops * (mode === 'training' ? TRAINING_FLOP_FACTOR : 1);
+      const peaks = await fmaPeaks(ctx);
       const rows: Record<string, unknown>[] = [];
       for (const engine of ENGINES.filter((e) => e.supports(w))) {
-        rows.push(await measureRow(engine, w, flopsPerImage, ctx, id));
+        const row: Record<string, unknown> = await measureRow(engine, w, flopsPerImage, ctx, id);
+        if (row.status === 'ok') {
+          const share = peakShare(row.gflops as number, engine.precision, peaks);
+          row.peakPercent = share === null ? null : 100 * share;
+        }
+        rows.push(row);
       }
-      const reference = rows.find((r) => r.id === REFERENCE_ENGINE && r.status === 'ok');
+      const { reference, notes } = referenceRow(rows);
       for (const row of rows) {
         if (row.status !== 'ok') continue;
         row.ratio = reference ? (row.msPerStep as number) / (reference.msPerStep as number) : null;
@@ -111,8 +141,10 @@ export function modelSection(
         status: 'ok',
         workload: w,
         gflopPerImage: flopsPerImage / 1e9,
+        referenceEngine: reference?.id ?? null,
         columns: COLUMNS,
         rows,
+        notes,
       };
     },
   };

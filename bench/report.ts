@@ -61,6 +61,19 @@ function versionText(versions: Record<string, string> | undefined): string {
     .join(', ');
 }
 
+/** The ISA line: oneDNN's dispatch ISA and the measured peak of each precision (or why it is missing). */
+export function peakLine(report: Pick<BenchReport, 'peaks'>): string {
+  const { peaks } = report;
+  if (!peaks.ok) return `ISA: peak not measured (${peaks.reason})`;
+  const each = Object.entries(peaks.peaks).map(([precision, p]) =>
+    p
+      ? `${precision} ${p.gflops.toFixed(0)} (${p.isa}; ${p.wallGflops.toFixed(0)} over wall time)`
+      : `${precision} none (no instruction on this CPU)`,
+  );
+  const threads = Object.values(peaks.peaks).find((p) => p)?.threads;
+  return `ISA: oneDNN ${peaks.cpuIsa}; measured multiply-accumulate peak on ${threads} threads, GFLOP/s over the threads' CPU time: ${each.join(', ')}`;
+}
+
 /** The human-readable report: machine, engines with versions, then one table per section. */
 export function formatReport(report: BenchReport): string {
   const m = report.machine;
@@ -71,7 +84,8 @@ export function formatReport(report: BenchReport): string {
     `FLOPs: ${report.model.flopConvention}; forward ${Object.entries(report.model.forwardGflopPerImage)
       .map(([size, g]) => `${g.toFixed(3)} GFLOP/image at ${size}`)
       .join(', ')}`,
-    `times: median of the timed steps after warm-up; "vs ${report.referenceEngine}" = engine's time / ${report.referenceEngine}'s time (above 1: ${report.referenceEngine} is faster)`,
+    peakLine(report),
+    `times: median of the timed steps after warm-up; "vs ${report.referenceEngine}" = engine's time / ${report.referenceEngine}'s time (above 1: ${report.referenceEngine} is faster); "% peak" = GFLOP/s over the peak of the row's precision (int8: integer operations)`,
     "training: the Adam update is inception-net's FusedAdamOptimizer on tfjs engines (what `inception train` uses) and torch.optim.Adam on PyTorch",
     'engines:',
   ];

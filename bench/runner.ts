@@ -7,6 +7,7 @@ import { ENGINES, REFERENCE_ENGINE } from './engines';
 import { FLOP_CONVENTION } from './flops';
 import { describeMachine, type Machine } from './machine';
 import { forwardFlops } from './model_section';
+import { fmaPeaks, type Peaks } from './peak';
 import { SECTIONS } from './sections';
 import { checkTargets } from './targets';
 import type { BenchContext, Section, SectionReport } from './types';
@@ -60,6 +61,8 @@ export interface BenchReport {
   };
   /** Every ratio is this engine's time over the row's: above 1 means it is faster. */
   referenceEngine: string;
+  /** The multiply-accumulate peak per precision on the bench's threads, and oneDNN's ISA (native/peak.cc). */
+  peaks: Peaks;
   engines: EngineSummary[];
   sections: SectionReport[];
   /** Issue 3's goals read off the sections' rows. */
@@ -146,6 +149,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       const { ok, ...probe } = await engine.probe(ctx);
       engines.push({ id, label, status: ok ? 'ok' : 'missing', ...probe });
     }
+    const peaks = await fmaPeaks(ctx);
     const sizes = [224, 32];
     const flops = await Promise.all(sizes.map((size) => forwardFlops({ ...BENCH_MODEL, width, size }, ctx)));
     return {
@@ -169,6 +173,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
         flopConvention: FLOP_CONVENTION,
       },
       referenceEngine: REFERENCE_ENGINE,
+      peaks,
       engines,
       sections: reports,
       targets: checkTargets(reports),

@@ -26,6 +26,8 @@ export interface ServeLoadOptions {
   /** The image posted by every request; default: a CIFAR-10 JPEG resized to `size`x`size`. */
   image?: string;
   log?: (message: string) => void;
+  /** The server's OpenMP threads (OMP_NUM_THREADS); default: the environment's. */
+  threads?: number;
 }
 
 export interface ServeLoadResult {
@@ -56,9 +58,11 @@ async function rssMiB(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-function startServer(modelDir: string): Promise<{ child: ChildProcess; url: string }> {
+function startServer(modelDir: string, threads?: number): Promise<{ child: ChildProcess; url: string }> {
+  const env = threads ? { ...process.env, OMP_NUM_THREADS: String(threads) } : process.env;
   const child = spawn(process.execPath, [MAIN, 'serve', '--model-dir', modelDir, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   let out = '';
   let err = '';
@@ -158,7 +162,7 @@ export async function runServeLoad(options: ServeLoadOptions = {}): Promise<Serv
   const tmp = options.modelDir ? undefined : await tempModelFolder(size, options.width ?? 0.25);
   const modelDir = options.modelDir ?? tmp!;
   const body = await requestImage(size, options.image);
-  const { child, url } = await startServer(modelDir);
+  const { child, url } = await startServer(modelDir, options.threads);
   try {
     const info = (await (await fetch(`${url}/v1/model`)).json()) as {
       inputShape: number[];
@@ -207,12 +211,18 @@ const SIZES = [32, 224];
 const CLIENTS = [1, 16];
 
 /** The bench runner's section entry point (`bench/sections.ts` names this file). */
-export async function run(ctx: { quick?: boolean; width?: number; log?: (m: string) => void }) {
+export async function run(ctx: {
+  quick?: boolean;
+  width?: number;
+  threads?: number;
+  log?: (m: string) => void;
+}) {
   const rows: Record<string, unknown>[] = [];
   for (const size of SIZES) {
     const r = await runServeLoad({
       size,
       width: ctx.width ?? 1,
+      threads: ctx.threads,
       connections: CLIENTS,
       amount: ctx.quick ? (size > 64 ? 32 : 100) : size > 64 ? 160 : 400,
       maxSeconds: ctx.quick ? 30 : 90,
@@ -227,7 +237,7 @@ export async function run(ctx: { quick?: boolean; width?: number; log?: (m: stri
       { key: 'connections', label: 'clients', digits: 0 },
       { key: 'requests', label: 'requests', digits: 0 },
       { key: 'throughputRps', label: 'req/s', digits: 1 },
-      { key: 'latencyP50Ms', label: 'p50 ms', digits: 0 },
+      { key: 'latencyP50Ms', label: 'p50 ms', digits: 1 },
       { key: 'latencyP99Ms', label: 'p99 ms', digits: 0 },
       { key: 'errors', label: 'errors', digits: 0 },
       { key: 'non2xx', label: 'non-2xx', digits: 0 },
@@ -237,7 +247,7 @@ export async function run(ctx: { quick?: boolean; width?: number; log?: (m: stri
     ],
     rows,
     notes: [
-      'autocannon on loopback: POST /v1/predict with one JPEG of the model input size (a CIFAR-10 image, resized), 1 and 16 concurrent keep-alive clients, an untrained googlenet of the bench width; RSS of the server process after a warm-up round (before) and after the measured round (after).',
+      'autocannon on loopback: POST /v1/predict with one JPEG of the model input size (a CIFAR-10 image, resized), 1 and 16 concurrent keep-alive clients, an untrained googlenet of the bench width, the server on the bench thread count (OMP_NUM_THREADS); RSS of the server process after a warm-up round (before) and after the measured round (after).',
     ],
   };
 }

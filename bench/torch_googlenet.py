@@ -8,11 +8,14 @@ same FLOPs and the same 5,983,802 parameters at 10 classes. Weights are random: 
 Speaks JSON on stdout, one document per call:
   --probe                             versions, or {"ok": false, "reason": ...}
   --mode infer|train --size N --batch B --layout nchw|channels_last --threads T --warmup W --reps R
-                                      {"ok": true, "times_ms": [...], "peak_rss_bytes": ..., ...}
+    [--variant eager|compile|bf16]    {"ok": true, "times_ms": [...], "peak_rss_bytes": ..., ...}
+                                      compile: torch.compile (inductor), compiled before the warm-up and
+                                      not timed; bf16: torch.autocast("cpu", dtype=torch.bfloat16)
   --export-onnx PATH --size N         writes an ONNX model (NCHW input "input", dynamic batch)
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -21,8 +24,9 @@ import sys
 import time
 
 
-def fail(reason):
-    print(json.dumps({"ok": False, "reason": reason}))
+def fail(reason, missing=False):
+    # missing: this Python cannot run the variant at all (as opposed to it breaking while running).
+    print(json.dumps({"ok": False, "reason": reason, **({"missing": True} if missing else {})}))
     sys.exit(0)
 
 
@@ -30,7 +34,7 @@ try:
     import torch
     from torch import nn
 except Exception as e:  # noqa: BLE001 - any import failure means "torch missing"
-    fail(f"import torch failed: {type(e).__name__}: {e}".splitlines()[0])
+    fail(f"import torch failed: {type(e).__name__}: {e}".splitlines()[0], missing=True)
 
 # [name, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj], as INCEPTION_TABLE in src/models/googlenet.ts.
 INCEPTION_TABLE = [
@@ -115,19 +119,45 @@ def fit_budget(step_s, args):
     return 1, max(min(3, args.reps), min(args.reps, fitting))
 
 
+def variant_unavailable(variant):
+    """Why this Python and CPU cannot run `variant`, or None."""
+    where = f"torch {torch.__version__} at {sys.executable}"
+    if variant == "compile":
+        if not hasattr(torch, "compile"):
+            return f"torch.compile needs PyTorch 2 ({where}; point INCEPTION_BENCH_PYTHON at one)"
+        import shutil
+
+        if not shutil.which(os.environ.get("CXX", "g++")):
+            return "torch.compile (inductor) needs a C++ compiler on PATH (g++ or $CXX)"
+    if variant == "bf16":
+        supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        if supported is None or not supported():
+            return f"bf16 autocast: this CPU lacks AVX512_BF16 and AMX (or {where} cannot use them)"
+    return None
+
+
 def measure(args):
+    why = variant_unavailable(args.variant)
+    if why:
+        fail(why, missing=True)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     memory_format = torch.channels_last if args.layout == "channels_last" else torch.contiguous_format
     model = googlenet(args.classes, args.width).to(memory_format=memory_format)
     params = sum(p.numel() for p in model.parameters())
     x = torch.randn(args.batch, 3, args.size, args.size).to(memory_format=memory_format)
+    forward = torch.compile(model) if args.variant == "compile" else model
+    autocast = (
+        (lambda: torch.autocast("cpu", dtype=torch.bfloat16))
+        if args.variant == "bf16"
+        else contextlib.nullcontext
+    )
     if args.mode == "infer":
         model.eval()
 
         def step():
-            with torch.no_grad():
-                torch.softmax(model(x), 1)
+            with torch.no_grad(), autocast():
+                torch.softmax(forward(x), 1)
 
     else:
         model.train()
@@ -137,11 +167,21 @@ def measure(args):
 
         def step():
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), labels)
+            with autocast():
+                loss = loss_fn(forward(x), labels)
             loss.backward()
             optimizer.step()
             loss.item()
 
+    notes = []
+    if args.variant == "compile":
+        # Compilation happens on the first calls; it is reported, not timed.
+        start = time.perf_counter()
+        step()
+        step()
+        notes.append(f"torch.compile (inductor): compiled in {time.perf_counter() - start:.1f} s, not timed")
+    if args.variant == "bf16":
+        notes.append('torch.autocast("cpu", dtype=torch.bfloat16): conv and matmul in bf16')
     warmup, reps = args.warmup, args.reps
     for i in range(warmup):
         start = time.perf_counter()
@@ -161,6 +201,7 @@ def measure(args):
         "threads": torch.get_num_threads(),
         "params": params,
         "versions": versions(),
+        "notes": notes,
     }
 
 
@@ -191,6 +232,7 @@ def main():
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--layout", choices=["nchw", "channels_last"], default="nchw")
+    p.add_argument("--variant", choices=["eager", "compile", "bf16"], default="eager")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--reps", type=int, default=5)

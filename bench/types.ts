@@ -47,11 +47,22 @@ export type Probe =
   | { ok: true; versions: Record<string, string>; threads?: number; notes?: string[] }
   | { ok: false; reason: string };
 
+/** Numeric precision of a row: what its convolutions and matrix products compute in. */
+export type Precision = 'fp32' | 'bf16' | 'int8';
+
 /** The message a JS engine child receives as its one argv argument (JSON). */
 export interface ChildRequest {
-  engine: 'tfjs' | 'onnxruntime';
+  /** `peak`: the FMA peak of the onednn addon (native/peak.cc) for every precision the CPU has. */
+  engine: 'tfjs' | 'onnxruntime' | 'peak';
   /** tfjs backend to select (INCEPTION_BACKEND semantics). */
   backend?: 'cpu' | 'wasm' | 'onednn';
+  /**
+   * onednn: inference through the planned path (compilePlan, src/inference/plan.ts) instead of tfjs's
+   * kernel-at-a-time `model.predict`.
+   */
+  planned?: boolean;
+  /** onednn: the precision of the plan (inference) or of the native kernels' compute (training). */
+  precision?: Precision;
   threads: number;
   /** Only report availability and versions. */
   probe?: boolean;
@@ -59,6 +70,13 @@ export interface ChildRequest {
   plan?: Plan;
   /** For onnxruntime: the model file. */
   onnxPath?: string;
+  /**
+   * For onnxruntime: instead of timing, write a QDQ int8 copy of `onnxPath` to `outPath`, with activation
+   * ranges calibrated on `batches` random-normal batches of `batch` images.
+   */
+  quantize?: { outPath: string; batches: number; batch: number; size: number };
+  /** For peak: seconds per precision. */
+  seconds?: number;
 }
 
 export type SectionStatus = 'ok' | 'missing' | 'skipped' | 'failed';

@@ -66,3 +66,32 @@ test('an engine error rejects the callers of that batch only; the queue keeps go
   );
   assert.equal(calls, 4);
 });
+
+test('a lone input runs at once; inputs still on their way (incoming) join its batch', async () => {
+  const sizes: number[] = [];
+  let incoming = 0;
+  const batcher = new MicroBatcher(blockingEngine(0.1, sizes), 8, 200, 1000, () => incoming);
+  await batcher.submit(0); // measures the engine: later batches may take up to 8
+  assert.ok(batcher.batchSize() > 1);
+  const start = performance.now();
+  assert.equal(await batcher.submit(1), 10);
+  const lone = performance.now() - start;
+  assert.ok(lone < 100, `a lone input waited ${lone.toFixed(1)} ms (the batch delay is 200 ms)`);
+  // Three more inputs are being decoded: the first one waits for them and all four run as one batch.
+  incoming = 3;
+  const first = batcher.submit(2);
+  setTimeout(() => {
+    incoming = 0;
+    void Promise.all([3, 4, 5].map((x) => batcher.submit(x)));
+  }, 5);
+  assert.equal(await first, 20);
+  assert.deepEqual(sizes, [1, 1, 4]);
+});
+
+test('the inputs of one request, submitted in the same tick, run as one batch', async () => {
+  const sizes: number[] = [];
+  const batcher = new MicroBatcher(blockingEngine(0.1, sizes), 8, 200, 1000);
+  await batcher.submit(0);
+  assert.deepEqual(await Promise.all([1, 2, 3].map((x) => batcher.submit(x))), [10, 20, 30]);
+  assert.deepEqual(sizes, [1, 3]);
+});

@@ -1,4 +1,4 @@
-import type { BenchContext, EngineResult, Plan, Probe, Workload } from '../types';
+import type { BenchContext, EngineResult, Plan, Precision, Probe, Workload } from '../types';
 
 /** One engine of the side-by-side comparison, as the parent process sees it. */
 export interface Engine {
@@ -6,6 +6,8 @@ export interface Engine {
   id: string;
   /** What the table prints. */
   label: string;
+  /** What its convolutions and matrix products compute in; its GFLOP/s are shared of that precision's peak. */
+  precision: Precision;
   /** Which workloads this engine is measured on (e.g. tfjs `cpu`: inference at batch 1 only). */
   supports(w: Workload): boolean;
   /** Slow configurations: fewer reps, and left out of --quick. */

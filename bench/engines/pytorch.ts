@@ -28,15 +28,19 @@ export function probeTorch(ctx: BenchContext): Promise<Probe> {
   });
 }
 
+/** How PyTorch runs: eager, torch.compile (inductor), or eager under CPU autocast to bf16. */
+export type TorchVariant = 'eager' | 'compile' | 'bf16';
+
 async function measureTorch(
   layout: 'nchw' | 'channels_last',
+  variant: TorchVariant,
   w: Workload,
   plan: Plan,
   ctx: BenchContext,
 ): Promise<EngineResult> {
   const answer = await runTorchScript(
     [
-      ...['--mode', w.mode === 'inference' ? 'infer' : 'train', '--layout', layout],
+      ...['--mode', w.mode === 'inference' ? 'infer' : 'train', '--layout', layout, '--variant', variant],
       ...['--size', String(w.size), '--batch', String(w.batch), '--classes', String(w.classes)],
       ...['--width', String(w.width)],
       ...['--threads', String(ctx.threads), '--warmup', String(plan.warmup), '--reps', String(plan.reps)],
@@ -44,7 +48,7 @@ async function measureTorch(
     ],
     ctx,
   );
-  if (!answer.ok) return { ok: false, reason: answer.reason };
+  if (!answer.ok) return { ok: false, reason: answer.reason, missing: answer.missing === true };
   return {
     ok: true,
     timesMs: answer.times_ms,
@@ -52,16 +56,28 @@ async function measureTorch(
     peakRssBytes: answer.peak_rss_bytes ?? null,
     threads: answer.threads,
     versions: answer.versions,
+    notes: answer.notes ?? [],
   };
 }
 
-/** PyTorch in one memory layout: `nchw` (contiguous) or `channels_last` (NHWC strides, oneDNN's favourite). */
-export function torchEngine(layout: 'nchw' | 'channels_last'): Engine {
+/**
+ * PyTorch in one memory layout and variant: `nchw` (contiguous) or `channels_last` (NHWC strides, oneDNN's
+ * favourite), eager; and, in channels_last, `torch.compile` and bf16 autocast.
+ */
+export function torchEngine(layout: 'nchw' | 'channels_last', variant: TorchVariant = 'eager'): Engine {
+  const layoutName = layout === 'nchw' ? 'NCHW' : 'channels_last';
+  const variants = {
+    eager: { id: layout === 'nchw' ? 'torch-nchw' : 'torch-channels-last', label: `PyTorch ${layoutName}` },
+    compile: { id: 'torch-compile', label: `PyTorch torch.compile ${layoutName}` },
+    bf16: { id: 'torch-bf16', label: `PyTorch bf16 autocast ${layoutName}` },
+  };
   return {
-    id: layout === 'nchw' ? 'torch-nchw' : 'torch-channels-last',
-    label: `PyTorch ${layout === 'nchw' ? 'NCHW' : 'channels_last'}`,
+    ...variants[variant],
+    precision: variant === 'bf16' ? 'bf16' : 'fp32',
     supports: (w) => w.model === 'googlenet',
+    // Compiling takes a minute or more: left out of --quick.
+    heavy: () => variant === 'compile',
     probe: probeTorch,
-    measure: (w, plan, ctx) => measureTorch(layout, w, plan, ctx),
+    measure: (w, plan, ctx) => measureTorch(layout, variant, w, plan, ctx),
   };
 }

@@ -148,6 +148,15 @@ export interface NativeAddon {
     epsilon: number,
   ): void;
   /**
+   * The measured multiply-accumulate peak of all OpenMP threads (native/peak.cc), GFLOP/s (GOP/s for int8)
+   * over the threads' CPU time (`gflops`) and over wall time (`wallGflops`); null when the CPU has no
+   * instruction for `precision` (bf16: AVX512_BF16; int8: AVX512_VNNI or AVX-VNNI).
+   */
+  fmaPeak(
+    precision: 'fp32' | 'bf16' | 'int8',
+    seconds: number,
+  ): { gflops: number; wallGflops: number; isa: string; threads: number } | null;
+  /**
    * The planned inference path (native/plan.cc): builds every primitive, reorders every weight and sizes one
    * arena once, for one batch size; `planRun` then runs the whole network with no JS in between.
    * `input` is NHWC [batch, H, W, C] float32, `output` receives [batch, ...shape of spec.output].

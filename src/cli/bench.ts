@@ -14,7 +14,7 @@ export const command = defineCommand({
   usage:
     '[--json] [--quick] [--only SECTION,...] [--engines ID,...] [--reps N] [--threads N] [--width X] | mpirun -np N inception bench --allreduce [--width X] [--input-size N] [--batch-size N] [--reps N]',
   description:
-    "Times the default googlenet (10 classes) on every engine, one engine process after another: the median of the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s, each engine's time over onednn's (above 1: onednn is faster) and peak RSS. A peer that is not installed shows as missing.",
+    "Times the default googlenet (10 classes) on every engine and precision, one engine process after another: the median of the timed steps after warm-up, ms/image, images/s, achieved GFLOP/s and its share of the multiply-accumulate peak measured in the same run for the row's precision, each engine's time over onednn fp32's (above 1: onednn is faster) and peak RSS; the header names the ISA. A peer that is not installed shows as missing, with the reason.",
   flags: {
     json: { type: 'boolean', help: 'print one JSON document on stdout (progress goes to stderr)' },
     quick: {
@@ -61,7 +61,8 @@ export const command = defineCommand({
       help: 'with --allreduce: global batch of the timed training steps (split over the ranks)',
     },
   },
-  epilog: 'INCEPTION_BENCH_PYTHON names the Python with torch (default /usr/bin/python3).',
+  epilog:
+    'INCEPTION_BENCH_PYTHON names the Python with torch (default /usr/bin/python3); with PyTorch 2 it also runs torch.compile (needs g++).',
 });
 
 export async function run(argv: string[]): Promise<number | undefined> {

@@ -14,6 +14,8 @@ interface Pending<I, O> {
  * `maxBatch`, one batch at a time, with a turn of the event loop between batches so the server stays
  * responsive while a long queue drains. Inference blocks the event loop for a whole batch, so batches are
  * also sized to take about `targetBatchMs` from the measured time per input: a slow engine runs small batches.
+ * A partial batch waits (up to `maxDelayMs`) only for inputs that `incoming` says are on their way: a lone
+ * request runs at once, so single-image latency is the engine's own.
  */
 export class MicroBatcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
@@ -30,6 +32,8 @@ export class MicroBatcher<I, O> {
     /** How long a partial batch waits for more inputs (decodes finish one by one on the thread pool). */
     readonly maxDelayMs = 2,
     readonly targetBatchMs = 100,
+    /** Inputs on their way to `submit` (images being decoded); none: a partial batch never waits. */
+    private readonly incoming: () => number = () => 0,
   ) {
     if (!Number.isInteger(maxBatch) || maxBatch < 1)
       throw new Error(`maxBatch must be >= 1, got ${maxBatch}`);
@@ -65,9 +69,13 @@ export class MicroBatcher<I, O> {
 
   private async drainQueue(): Promise<void> {
     this.running = true;
+    // One turn first: the other inputs of the same request, submitted in the same tick, join this batch, and
+    // decodes that just finished have released their slots before `incoming` is read.
+    await yieldToEventLoop();
     while (this.queue.length > 0) {
-      // Let inputs arriving within maxDelayMs join a partial batch: one batch of n costs less than n of one.
-      if (this.queue.length < this.batchSize()) {
+      // Inputs still being decoded join a partial batch if they arrive within maxDelayMs (one batch of n costs
+      // less than n of one); with nothing on its way the batch runs now.
+      if (this.queue.length < this.batchSize() && this.incoming() > 0) {
         await (this.maxDelayMs > 0 ? sleep(this.maxDelayMs) : yieldToEventLoop());
       }
       const batch = this.queue.splice(0, this.batchSize());

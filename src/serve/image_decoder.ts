@@ -49,6 +49,11 @@ export class ImageDecoder {
     return this.large.waiting + this.small.waiting;
   }
 
+  /** Decodes (and header reads) running now. */
+  get active(): number {
+    return this.large.active + this.small.active;
+  }
+
   /** Throws 413 when a request holds more than maxImages images. */
   checkCount(count: number): void {
     if (count > this.limits.maxImages)

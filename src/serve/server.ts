@@ -166,6 +166,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     options.maxBatch ?? SERVE_DEFAULTS.maxBatch,
     options.batchDelayMs ?? SERVE_DEFAULTS.batchDelayMs,
     options.targetBatchMs ?? SERVE_DEFAULTS.targetBatchMs,
+    () => decoder.waiting + decoder.active,
   );
   const metrics = new ServeMetrics(
     {
