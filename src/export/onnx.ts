@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
+import type { ActivationRanges } from '../inference/plan';
 import { writeFileAtomic } from '../io/atomic';
 import { checkModelMatchesInfo, type ModelInfo } from '../io/model_folder';
-import type { ActivationRanges } from '../inference/plan';
 import { OnnxGraphBuilder } from './onnx_graph';
 import { LAYER_CONVERTERS, NCHW_TO_NHWC, NHWC_TO_NCHW, type OnnxValue } from './onnx_layers';
 import { qdqConverters } from './onnx_qdq';

@@ -89,7 +89,9 @@ export class OnnxGraphBuilder {
     const T = onnx.TensorProto.DataType;
     const dataType = values instanceof Int8Array ? T.INT8 : values instanceof Uint8Array ? T.UINT8 : T.INT32;
     const unique = this.uniqueName(name);
-    const bytes = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+    const bytes = new Uint8Array(
+      values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength),
+    );
     this.initializers.push({ name: unique, dims, dataType, rawData: bytes });
     return unique;
   }

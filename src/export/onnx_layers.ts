@@ -256,7 +256,9 @@ export function batchNormParams(layer: tf.layers.Layer, rank: number) {
   const mean = weightData(required(layer, weights, 'moving_mean')).values;
   const variance = weightData(required(layer, weights, 'moving_variance')).values;
   const channels = mean.length;
-  const gamma = weights.has('gamma') ? weightData(weights.get('gamma')!).values : new Float32Array(channels).fill(1);
+  const gamma = weights.has('gamma')
+    ? weightData(weights.get('gamma')!).values
+    : new Float32Array(channels).fill(1);
   const beta = weights.has('beta') ? weightData(weights.get('beta')!).values : new Float32Array(channels);
   return { gamma, beta, mean, variance, epsilon: (c.epsilon ?? 1e-3) as number };
 }

@@ -34,7 +34,9 @@ type Symbolic = tf.SymbolicTensor;
 
 /** Layers a converter reads from (their single application's inputs). */
 function inputLayers(layer: tf.layers.Layer): tf.layers.Layer[] {
-  return (layer.inboundNodes[0]?.inputTensors ?? []).map((t) => (t as Symbolic).sourceLayer as tf.layers.Layer);
+  return (layer.inboundNodes[0]?.inputTensors ?? []).map(
+    (t) => (t as Symbolic).sourceLayer as tf.layers.Layer,
+  );
 }
 
 /** A convolution block as the int8 engines run it: conv [→ folded BN] [→ ReLU], one quantized output. */
@@ -50,12 +52,16 @@ interface ConvBlock {
 function findBlocks(model: tf.LayersModel): ConvBlock[] {
   const consumers = new Map<string, tf.layers.Layer[]>();
   for (const layer of model.layers) {
-    for (const src of inputLayers(layer)) consumers.set(src.name, [...(consumers.get(src.name) ?? []), layer]);
+    for (const src of inputLayers(layer))
+      consumers.set(src.name, [...(consumers.get(src.name) ?? []), layer]);
   }
   const outputs = new Set(model.outputs.map((t) => (t.sourceLayer as tf.layers.Layer).name));
   const sole = (layer: tf.layers.Layer, className: string): tf.layers.Layer | null => {
     const c = consumers.get(layer.name) ?? [];
-    return c.length === 1 && !outputs.has(layer.name) && c[0].getClassName() === className && c[0].inboundNodes.length === 1
+    return c.length === 1 &&
+      !outputs.has(layer.name) &&
+      c[0].getClassName() === className &&
+      c[0].inboundNodes.length === 1
       ? c[0]
       : null;
   };
@@ -86,7 +92,11 @@ export function qdqConverters(model: tf.LayersModel, ranges: ActivationRanges): 
   const quantized = new Map<string, ActivationQuant>();
   const qdq = (g: OnnxGraphBuilder, value: string, q: ActivationQuant, base: string): string => {
     const scale = g.weight(`${base}_scale`, [], new Float32Array([q.scale]));
-    const zero = g.quantizedWeight(`${base}_zero_point`, [], q.type === 'uint8' ? new Uint8Array(1) : new Int8Array(1));
+    const zero = g.quantizedWeight(
+      `${base}_zero_point`,
+      [],
+      q.type === 'uint8' ? new Uint8Array(1) : new Int8Array(1),
+    );
     const [stored] = g.node('QuantizeLinear', [value, scale, zero], `${base}_quantize`);
     const [out] = g.node('DequantizeLinear', [stored, scale, zero], `${base}_dequantize`);
     quantized.set(out, q);
@@ -137,7 +147,11 @@ export function qdqConverters(model: tf.LayersModel, ranges: ActivationRanges): 
         const [b] = g.node(
           'DequantizeLinear',
           [
-            g.quantizedWeight(`${bName}_int32`, [outC], quantizeBias(weights.bias, inputQuant.scale, q.scales)),
+            g.quantizedWeight(
+              `${bName}_int32`,
+              [outC],
+              quantizeBias(weights.bias, inputQuant.scale, q.scales),
+            ),
             g.weight(`${bName}_scale`, [outC], bScale),
             g.quantizedWeight(`${bName}_zero_point`, [outC], new Int32Array(outC)),
           ],
@@ -155,7 +169,9 @@ export function qdqConverters(model: tf.LayersModel, ranges: ActivationRanges): 
       converters.set(block.bn.name, (layer, [x], g) => [block.end === layer ? finish(g, x.name) : x.name]);
     }
     if (block.end !== block.conv && block.end !== block.bn) {
-      converters.set(block.end.name, (layer, inputs, g) => [finish(g, LAYER_CONVERTERS.Activation(layer, inputs, g)[0])]);
+      converters.set(block.end.name, (layer, inputs, g) => [
+        finish(g, LAYER_CONVERTERS.Activation(layer, inputs, g)[0]),
+      ]);
     }
   }
   for (const layer of model.layers) {
