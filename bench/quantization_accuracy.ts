@@ -97,11 +97,22 @@ async function main(): Promise<void> {
   const result = Object.entries(rows).map(([engine, predicted]) => {
     let correct = 0;
     let agree = 0;
+    let gained = 0;
+    let lost = 0;
     predicted.forEach((p, i) => {
       if (p === labels[i]) correct++;
       if (p === reference[i]) agree++;
+      else if (p === labels[i]) gained++;
+      else if (reference[i] === labels[i]) lost++;
     });
-    return { engine, correct, accuracy: correct / labels.length, agreesWithFp32: agree / labels.length };
+    return {
+      engine,
+      correct,
+      accuracy: correct / labels.length,
+      agreesWithFp32: agree / labels.length,
+      gained,
+      lost,
+    };
   });
   if (values.json) {
     console.log(
@@ -112,11 +123,11 @@ async function main(): Promise<void> {
   console.log(
     `${labels.length} images; calibrated on ${info.quantization.calibration.count} images of ${info.quantization.calibration.images}`,
   );
-  console.log('| engine | correct | top-1 | same top-1 as fp32 tfjs |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| engine | correct | top-1 | same top-1 as fp32 tfjs | right only here | wrong only here |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const r of result) {
     console.log(
-      `| ${r.engine} | ${r.correct} | ${r.accuracy.toFixed(4)} | ${(100 * r.agreesWithFp32).toFixed(2)}% |`,
+      `| ${r.engine} | ${r.correct} | ${r.accuracy.toFixed(4)} | ${(100 * r.agreesWithFp32).toFixed(2)}% | ${r.gained} | ${r.lost} |`,
     );
   }
 }

@@ -9,8 +9,10 @@ import { decodeImage } from '../src/data/decode';
 import { exportOnnxBytes } from '../src/export/onnx';
 import { backendReady, loadModelFolder, pretrainedFolder, tf } from '../src/index';
 import { QUANTIZATION_JSON, weightsSha256 } from '../src/io/quantization_file';
+import { calibrateRanges, calibrationImages } from '../src/quantize/calibrate';
+import { folderPrecision } from '../src/quantize/precision';
 import { quantizeModelFolder } from '../src/quantize/quantize_folder';
-import { CIFAR_SAMPLE, makeModelFolder } from './support/model_folder_fixture';
+import { CIFAR_SAMPLE, FIXTURE_PREPROCESSING, makeModelFolder } from './support/model_folder_fixture';
 import { maxAbsDiff, onnxCheck, onnxCheckerUnavailable } from './support/onnx_runtime';
 import { ort, ortMissing } from './support/optional_ort';
 
@@ -330,4 +332,48 @@ test('quantizing into an existing model folder replaces it whole; a non-model fo
     /other: exists and is not a model folder/,
   );
   assert.deepEqual(await fs.readdir(other), ['keep.txt']);
+});
+
+test('calibration: a layer giving NaN is an error naming the layer; ranges are min/max over every image', async () => {
+  const input = tf.input({ shape: [32, 32, 3], name: 'input' });
+  const conv = tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'conv', useBias: false }).apply(input);
+  const bn = tf.layers.batchNormalization({ name: 'bn' }).apply(conv) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: bn });
+  const files = (await calibrationImages(CALIBRATION, 6)).slice(0, 6);
+  model.getLayer('conv').setWeights([tf.ones([1, 1, 3, 2])]);
+  const ranges = await calibrateRanges(model, FIXTURE_PREPROCESSING, files);
+  // conv with all-ones 1x1 weights sums the channels: its range is that of the per-pixel channel sum.
+  const images = await Promise.all(files.map((f) => decodeImage(f, FIXTURE_PREPROCESSING)));
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const img of images) {
+    for (let i = 0; i < img.length; i += 3) {
+      const s = Math.fround(Math.fround(img[i] + img[i + 1]) + img[i + 2]);
+      lo = Math.min(lo, s);
+      hi = Math.max(hi, s);
+    }
+  }
+  assert.ok(
+    Math.abs(ranges.conv[0] - lo) < 1e-5 && Math.abs(ranges.conv[1] - hi) < 1e-5,
+    `${ranges.conv} vs ${lo},${hi}`,
+  );
+  assert.deepEqual(Object.keys(ranges), ['input', 'conv', 'bn']);
+  const bnLayer = model.getLayer('bn');
+  const [gamma, beta, mean] = bnLayer.getWeights();
+  bnLayer.setWeights([gamma, beta, mean, tf.tensor1d([-4, 1])]);
+  await assert.rejects(
+    calibrateRanges(model, FIXTURE_PREPROCESSING, files),
+    /calibration: bn holds NaN or Infinity on the batch starting at .*\.jpg/,
+  );
+  model.dispose();
+});
+
+test('folderPrecision: int8 with the ranges for a quantized folder, fp32 otherwise; int8 of a float folder throws', async () => {
+  const { model, info } = await loadModelFolder(quantized);
+  model.dispose();
+  assert.deepEqual(folderPrecision(info), { precision: 'int8', ranges: info.quantization!.activations });
+  assert.deepEqual(folderPrecision(info, 'fp32'), { precision: 'fp32' });
+  const { quantization: _, ...float } = info;
+  assert.deepEqual(folderPrecision(float), { precision: 'fp32' });
+  assert.throws(() => folderPrecision(float, 'int8'), /int8 needs a quantized model folder/);
 });

@@ -1,6 +1,7 @@
 import '../layers/lrn';
 import { exportOnnx } from '../export/onnx';
 import { exportTfjs } from '../export/tfjs';
+import { folderPrecision } from '../quantize/precision';
 import { UsageError } from './args';
 import { defineCommand, parseCommandLine } from './flags';
 import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
@@ -51,14 +52,13 @@ export async function run(argv: string[]): Promise<number | undefined> {
   }
   const { model, info, source } = await loadModelFromFlags(values);
   if (values.format === 'onnx') {
-    const precision = values.precision ?? (info.quantization ? 'int8' : 'fp32');
-    if (precision === 'int8' && !info.quantization) {
+    if (values.precision === 'int8' && !info.quantization) {
       model.dispose();
       throw new UsageError(
         `--precision int8 needs a quantized model folder and ${source} is not one (inception quantize makes one)`,
       );
     }
-    const int8Ranges = precision === 'int8' ? info.quantization?.activations : undefined;
+    const int8Ranges = folderPrecision(info, values.precision).ranges;
     await exportOnnx(model, info, values.out, { int8Ranges });
     console.log(
       `wrote ${values.out} (ONNX opset 13${int8Ranges ? ', int8 QDQ' : ''}, input NHWC [batch,${info.preprocessing.inputShape}])`,

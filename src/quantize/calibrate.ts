@@ -101,23 +101,33 @@ export async function calibrateRanges(
     const images = await Promise.all(batchFiles.map((f) => decodeImage(f, preprocessing)));
     const data = new Float32Array(images.length * h * w * c);
     for (const [i, img] of images.entries()) data.set(img, i * h * w * c);
-    // [min, max, sum] of every output: the sum is NaN or infinite when any value is, whatever min/max do.
-    const stats = tf.tidy(() => {
-      const x = tf.tensor4d(data, [images.length, h, w, c]);
-      const outs = [x, ...[probe.predict(x)].flat()] as tf.Tensor[];
-      return tf.concat(outs.map((t) => tf.stack([tf.min(t), tf.max(t), tf.sum(t)])));
-    });
-    const v = (await stats.data()) as Float32Array;
-    stats.dispose();
-    names.forEach((name, i) => {
-      if (![v[3 * i], v[3 * i + 1], v[3 * i + 2]].every(Number.isFinite)) {
-        throw new Error(
-          `calibration: ${name} holds NaN or Infinity on the batch starting at ${batchFiles[0]}`,
-        );
+    const x = tf.tensor4d(data, [images.length, h, w, c]);
+    const outs = [x, ...[probe.predict(x)].flat()] as tf.Tensor[];
+    try {
+      // One pass in JS per output (the engine's storage, no copy): cheaper than three reduction kernels.
+      for (const [i, t] of outs.entries()) {
+        const values = t.dataSync() as Float32Array;
+        let lo = min[i];
+        let hi = max[i];
+        let sum = 0;
+        for (let k = 0; k < values.length; k++) {
+          const v = values[k];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+          sum += v;
+        }
+        // The sum is NaN or infinite when any value is, whatever the comparisons did with it.
+        if (!Number.isFinite(sum)) {
+          throw new Error(
+            `calibration: ${names[i]} holds NaN or Infinity on the batch starting at ${batchFiles[0]}`,
+          );
+        }
+        min[i] = lo;
+        max[i] = hi;
       }
-      min[i] = Math.min(min[i], v[3 * i]);
-      max[i] = Math.max(max[i], v[3 * i + 1]);
-    });
+    } finally {
+      tf.dispose(outs);
+    }
     options.onProgress?.(start + batchFiles.length, files.length);
   }
   return Object.fromEntries(names.map((n, i) => [n, [min[i], max[i]]]));

@@ -1,0 +1,23 @@
+import type { Precision } from '../backend/plan_spec';
+import type { ActivationRanges } from '../inference/plan';
+import type { ModelInfo } from '../io/model_folder';
+
+/** The precision a model folder runs at, with the ranges an int8 plan needs (compilePlan's options). */
+export interface FolderPrecision {
+  precision: Precision;
+  ranges?: ActivationRanges;
+}
+
+/**
+ * How a loaded model folder runs: `requested` when given, else int8 for a quantized folder and fp32 for the
+ * others. int8 takes the folder's calibrated ranges; asking int8 of a float folder throws (there is nothing
+ * to derive activation scales from).
+ */
+export function folderPrecision(info: ModelInfo, requested?: Precision): FolderPrecision {
+  const precision = requested ?? (info.quantization ? 'int8' : 'fp32');
+  if (precision !== 'int8') return { precision };
+  if (!info.quantization) {
+    throw new Error('int8 needs a quantized model folder (inception quantize makes one from this folder)');
+  }
+  return { precision, ranges: info.quantization.activations };
+}
