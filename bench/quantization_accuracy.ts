@@ -9,7 +9,9 @@ import { decodeImage } from '../src/data/decode';
 import { ImageFolderDataset } from '../src/data/image_folder';
 import { exportOnnxBytes } from '../src/export/onnx';
 import { backendReady, loadModelFolder, tf } from '../src/index';
+import type { Precision } from '../src/backend/plan_spec';
 import { classProbabilities } from '../src/inference/classify';
+import { type ActivationRanges, compilePlan, PlanUnsupportedError } from '../src/inference/plan';
 
 const BATCH = 100;
 
@@ -47,6 +49,36 @@ async function onnxProbabilities(bytes: Uint8Array, x: Float32Array, shape: numb
   } finally {
     await session.release();
   }
+}
+
+/** The model's outputs through the native planned path, or why it cannot run here. */
+function planOutputs(
+  model: tf.LayersModel,
+  x: Float32Array,
+  shape: number[],
+  precision: Precision,
+  ranges?: ActivationRanges,
+): Float32Array | string {
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  const parts: Float32Array[] = [];
+  try {
+    for (let start = 0; start < shape[0]; start += BATCH) {
+      const n = Math.min(BATCH, shape[0] - start);
+      const plan = compilePlan(model, { batch: n, precision, ranges });
+      parts.push(plan.run(x.subarray(start * per, (start + n) * per)).slice());
+      plan.dispose();
+    }
+  } catch (e) {
+    if (e instanceof PlanUnsupportedError) return e.message;
+    throw e;
+  }
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.length;
+  }
+  return all;
 }
 
 async function main(): Promise<void> {
@@ -92,6 +124,18 @@ async function main(): Promise<void> {
       classes,
     ),
   };
+  const skipped: string[] = [];
+  for (const precision of ['fp32', 'int8'] as const) {
+    const out = planOutputs(
+      model,
+      x,
+      shape,
+      precision,
+      precision === 'int8' ? info.quantization.activations : undefined,
+    );
+    if (typeof out === 'string') skipped.push(`${precision}, native plan: ${out}`);
+    else rows[`${precision}, native plan (${backend})`] = top1(out, classes);
+  }
   model.dispose();
   const reference = rows[Object.keys(rows)[0]];
   const result = Object.entries(rows).map(([engine, predicted]) => {
@@ -130,6 +174,7 @@ async function main(): Promise<void> {
       `| ${r.engine} | ${r.correct} | ${r.accuracy.toFixed(4)} | ${(100 * r.agreesWithFp32).toFixed(2)}% | ${r.gained} | ${r.lost} |`,
     );
   }
+  for (const line of skipped) console.log(`not run: ${line}`);
 }
 
 main().catch((e) => {
