@@ -10,19 +10,16 @@ export interface ActivationQuant {
 }
 
 /**
- * Below this max|x| a range is degenerate (a dead ReLU, an all-zero map): its scale is then 1, which stores
- * the zeros exactly and keeps bias / (x_scale * w_scale) finite.
+ * The per-tensor parameters of a calibrated [min, max]: u8 max/255 when min >= 0, else s8 max|x|/127; a
+ * range of only zeros (a dead ReLU) gets scale 1, which stores its zeros exactly (as native/plan.cc does).
  */
-export const MIN_QUANT_RANGE = 1e-8;
-
-/** The per-tensor parameters of a calibrated [min, max]: u8 max/255 when min >= 0, else s8 max|x|/127. */
 export function activationQuant([min, max]: [number, number]): ActivationQuant {
   if (!(Number.isFinite(min) && Number.isFinite(max) && min <= max)) {
     throw new Error(`activation range must be finite [min, max] with min <= max, got [${min}, ${max}]`);
   }
-  if (min >= 0) return { type: 'uint8', scale: max < MIN_QUANT_RANGE ? 1 : max / 255 };
+  if (min >= 0) return { type: 'uint8', scale: max > 0 ? max / 255 : 1 };
   const amax = Math.max(-min, Math.abs(max));
-  return { type: 'int8', scale: amax < MIN_QUANT_RANGE ? 1 : amax / 127 };
+  return { type: 'int8', scale: amax / 127 };
 }
 
 /** Rounds half to even, as QuantizeLinear and oneDNN's int8 conversion do. */
@@ -83,7 +80,7 @@ export function quantizeFilter(filter: Float32Array, outC: number): QuantizedFil
     if (!Number.isFinite(a)) throw new Error(`filter value ${i} is ${filter[i]}`);
     if (a > amax[c]) amax[c] = a;
   }
-  const scales = amax.map((a) => (a < MIN_QUANT_RANGE ? 1 : a / 127));
+  const scales = amax.map((a) => (a > 0 ? a / 127 : 1));
   const values = new Int8Array(filter.length);
   for (let i = 0; i < filter.length; i++) {
     const q = roundHalfEven(filter[i] / scales[i % outC]);
