@@ -10,7 +10,6 @@ import { ImageFolderDataset } from '../src/data/image_folder';
 import { exportOnnxBytes } from '../src/export/onnx';
 import { backendReady, loadModelFolder, tf } from '../src/index';
 import type { Precision } from '../src/backend/plan_spec';
-import { classProbabilities } from '../src/inference/classify';
 import { type ActivationRanges, compilePlan, PlanUnsupportedError } from '../src/inference/plan';
 
 const BATCH = 100;
@@ -104,12 +103,16 @@ async function main(): Promise<void> {
   const labels = dataset.files.map((f) => f.label);
   const classes = info.labels.length;
 
+  // model.predict, not classProbabilities: that one may take the planned path, which has its own rows.
   const tfjsProbs = new Float32Array(dataset.size * classes);
   for (let start = 0; start < dataset.size; start += BATCH) {
     const n = Math.min(BATCH, dataset.size - start);
-    const batch = tf.tensor4d(x.subarray(start * per, (start + n) * per), [n, h, w, c]);
-    tfjsProbs.set(await classProbabilities(model, batch), start * classes);
-    batch.dispose();
+    const out = tf.tidy(() => {
+      const batch = tf.tensor4d(x.subarray(start * per, (start + n) * per), [n, h, w, c]);
+      return model.predict(batch) as tf.Tensor;
+    });
+    tfjsProbs.set(await out.data(), start * classes);
+    out.dispose();
   }
   const shape = [dataset.size, h, w, c];
   const rows: Record<string, Int32Array> = {
