@@ -69,6 +69,73 @@ export interface CalibrationOptions {
 }
 
 /**
+ * Records the [min, max] of a model's input and of every layer's output over the batches it observes:
+ * calibration from any source of inputs (image files in calibrateRanges, synthetic batches in a benchmark).
+ */
+export class RangeRecorder {
+  /** A model over the same layers (and weights) whose outputs are every layer's output; owns nothing. */
+  private readonly probe: tf.LayersModel;
+  private readonly names: string[];
+  private readonly min: Float64Array;
+  private readonly max: Float64Array;
+  /** Images per batch that keep every layer's output under BATCH_BYTES. */
+  readonly batchSize: number;
+
+  constructor(model: tf.LayersModel) {
+    const layers = rangedLayers(model);
+    if (layers.some((l) => l.name === INPUT_RANGE)) {
+      throw new Error(`layer ${JSON.stringify(INPUT_RANGE)} would shadow the network input's range`);
+    }
+    this.probe = tf.model({
+      inputs: model.inputs,
+      outputs: layers.map((l) => l.output as tf.SymbolicTensor),
+    });
+    const perImage = layers.reduce(
+      (n, l) => n + (l.outputShape as number[]).slice(1).reduce((a, b) => a * b, 1),
+      0,
+    );
+    this.batchSize = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BYTES / (4 * perImage))));
+    this.names = [INPUT_RANGE, ...layers.map((l) => l.name)];
+    this.min = new Float64Array(this.names.length).fill(Infinity);
+    this.max = new Float64Array(this.names.length).fill(-Infinity);
+  }
+
+  /** Runs one NHWC batch (inference mode); `where` names it in the error a NaN or an infinity raises. */
+  observe(x: tf.Tensor4D, where: string): void {
+    const outs = [x, ...[this.probe.predict(x)].flat()] as tf.Tensor[];
+    try {
+      // One pass in JS per output (the engine's storage, no copy): cheaper than three reduction kernels.
+      for (const [i, t] of outs.entries()) {
+        const values = t.dataSync() as Float32Array;
+        let lo = this.min[i];
+        let hi = this.max[i];
+        let sum = 0;
+        for (let k = 0; k < values.length; k++) {
+          const v = values[k];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+          sum += v;
+        }
+        // The sum is NaN or infinite when any value is, whatever the comparisons did with it.
+        if (!Number.isFinite(sum)) {
+          throw new Error(`calibration: ${this.names[i]} holds NaN or Infinity on ${where}`);
+        }
+        this.min[i] = lo;
+        this.max[i] = hi;
+      }
+    } finally {
+      tf.dispose(outs.slice(1));
+    }
+  }
+
+  /** The ranges so far, by layer name (`input` for the input); throws before any batch was observed. */
+  ranges(): ActivationRanges {
+    if (!(this.min[0] <= this.max[0])) throw new Error('calibration needs at least one image');
+    return Object.fromEntries(this.names.map((n, i) => [n, [this.min[i], this.max[i]]]));
+  }
+}
+
+/**
  * Runs `files` (decoded and normalised as `preprocessing` says, as predict does) through `model` in inference
  * mode and returns the [min, max] over all images of the input and of every layer's output. A NaN or an
  * infinity in any output is an error naming the layer and the batch's first file.
@@ -80,55 +147,20 @@ export async function calibrateRanges(
   options: CalibrationOptions = {},
 ): Promise<ActivationRanges> {
   if (files.length === 0) throw new Error('calibration needs at least one image');
-  const layers = rangedLayers(model);
-  if (layers.some((l) => l.name === INPUT_RANGE)) {
-    throw new Error(`layer ${JSON.stringify(INPUT_RANGE)} would shadow the network input's range`);
-  }
-  // A model over the same layers (and weights) whose outputs are every layer's output: one pass per batch.
-  // Never disposed: it owns nothing the original does not.
-  const probe = tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.output as tf.SymbolicTensor) });
-  const perImage = layers.reduce(
-    (n, l) => n + (l.outputShape as number[]).slice(1).reduce((a, b) => a * b, 1),
-    0,
-  );
-  const batchSize = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BYTES / (4 * perImage))));
+  const recorder = new RangeRecorder(model);
   const [h, w, c] = preprocessing.inputShape;
-  const names = [INPUT_RANGE, ...layers.map((l) => l.name)];
-  const min = new Float64Array(names.length).fill(Infinity);
-  const max = new Float64Array(names.length).fill(-Infinity);
-  for (let start = 0; start < files.length; start += batchSize) {
-    const batchFiles = files.slice(start, start + batchSize);
+  for (let start = 0; start < files.length; start += recorder.batchSize) {
+    const batchFiles = files.slice(start, start + recorder.batchSize);
     const images = await Promise.all(batchFiles.map((f) => decodeImage(f, preprocessing)));
     const data = new Float32Array(images.length * h * w * c);
     for (const [i, img] of images.entries()) data.set(img, i * h * w * c);
     const x = tf.tensor4d(data, [images.length, h, w, c]);
-    const outs = [x, ...[probe.predict(x)].flat()] as tf.Tensor[];
     try {
-      // One pass in JS per output (the engine's storage, no copy): cheaper than three reduction kernels.
-      for (const [i, t] of outs.entries()) {
-        const values = t.dataSync() as Float32Array;
-        let lo = min[i];
-        let hi = max[i];
-        let sum = 0;
-        for (let k = 0; k < values.length; k++) {
-          const v = values[k];
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-          sum += v;
-        }
-        // The sum is NaN or infinite when any value is, whatever the comparisons did with it.
-        if (!Number.isFinite(sum)) {
-          throw new Error(
-            `calibration: ${names[i]} holds NaN or Infinity on the batch starting at ${batchFiles[0]}`,
-          );
-        }
-        min[i] = lo;
-        max[i] = hi;
-      }
+      recorder.observe(x, `the batch starting at ${batchFiles[0]}`);
     } finally {
-      tf.dispose(outs);
+      x.dispose();
     }
     options.onProgress?.(start + batchFiles.length, files.length);
   }
-  return Object.fromEntries(names.map((n, i) => [n, [min[i], max[i]]]));
+  return recorder.ranges();
 }
