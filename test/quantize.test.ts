@@ -315,6 +315,21 @@ test('quantize CLI errors: one line, exit 2 for usage, 1 for bad folders; nothin
     2,
     /--precision int8 needs a quantized model folder/,
   );
+  assertCliError(
+    cli(
+      'export',
+      '--model-dir',
+      quantized,
+      '--format',
+      'tfjs',
+      '--precision',
+      'int8',
+      '--out',
+      path.join(work, 'web'),
+    ),
+    2,
+    /--precision applies to --format onnx/,
+  );
 });
 
 test('quantizing into an existing model folder replaces it whole; a non-model folder is refused', async () => {
