@@ -24,6 +24,16 @@ function top1(probs: Float32Array, classes: number): Int32Array {
   return out;
 }
 
+function concatenate(parts: Float32Array[]): Float32Array {
+  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    all.set(p, offset);
+    offset += p.length;
+  }
+  return all;
+}
+
 async function onnxProbabilities(bytes: Uint8Array, x: Float32Array, shape: number[]): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
   try {
@@ -38,13 +48,7 @@ async function onnxProbabilities(bytes: Uint8Array, x: Float32Array, shape: numb
       const out = (await session.run({ [session.inputNames[0]]: input }))[session.outputNames[0]];
       parts.push(Float32Array.from(out.data as Float32Array));
     }
-    const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      all.set(p, offset);
-      offset += p.length;
-    }
-    return all;
+    return concatenate(parts);
   } finally {
     await session.release();
   }
@@ -71,13 +75,7 @@ function planOutputs(
     if (e instanceof PlanUnsupportedError) return e.message;
     throw e;
   }
-  const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    all.set(p, offset);
-    offset += p.length;
-  }
-  return all;
+  return concatenate(parts);
 }
 
 async function main(): Promise<void> {
