@@ -57,7 +57,7 @@ static Napi::Value NumThreads(const Napi::CallbackInfo &info) {
 INCEPTION_EXPORT("numThreads", NumThreads);
 
 /** oneDNN's name for the instruction set its kernels dispatch to on this CPU (what `inception doctor` shows). */
-static std::string cpuIsaName(dnnl_cpu_isa_t isa) {
+std::string cpuIsaName(dnnl_cpu_isa_t isa) {
   switch (isa) {
     case dnnl_cpu_isa_sse41: return "sse41";
     case dnnl_cpu_isa_avx: return "avx";

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 #include <utility>
@@ -21,6 +22,8 @@ using Args = std::unordered_map<int, memory>;
 constexpr memory::data_type kF32 = memory::data_type::f32;
 
 dnnl::engine &cpuEngine();
+/** oneDNN's name for an instruction set (avx2, avx512_core_bf16, ...), as `cpuIsa` reports it. */
+std::string cpuIsaName(dnnl_cpu_isa_t isa);
 
 // ---- Arguments from JS. Typed arrays are tfjs storage: valid only during the current call, never kept.
 

@@ -10,12 +10,14 @@ installFrugalGradients();
 export const backendReady = selectBackend();
 
 export { installFrugalGradients } from './autodiff/frugal_gradients';
+export type { PlanInfo, Precision } from './backend/plan_spec';
 export type { BackendName } from './backend/select';
 export * from './data/index';
 export { batchNormStatistics, DataParallel, type StepTotals } from './distributed/data_parallel';
 export * from './distributed/index';
 export { exportOnnx, exportOnnxBytes, toOnnxModel } from './export/onnx';
 export { exportTfjs, tfjsExportFiles } from './export/tfjs';
+export { type InferenceOptions, NonFiniteOutputError } from './inference/classify';
 export {
   extractFeatures,
   featureModel,
@@ -24,6 +26,16 @@ export {
   npySidecar,
   writeFeatures,
 } from './inference/features';
+export {
+  type ActivationRanges,
+  calibratedRanges,
+  compilePlan,
+  type InferencePlan,
+  type PlanOptions,
+  PlanUnsupportedError,
+  PrecisionUnavailableError,
+} from './inference/plan';
+export { checkPrecision, disposePlans, MAX_PLAN_BATCH, planFor } from './inference/planned';
 export * from './io/model_folder';
 export { decodeNpyFloat32, encodeNpyFloat32 } from './io/npy';
 export * from './layers/adaptive_average_pooling';

@@ -90,7 +90,9 @@ test('the server gives the same answer as the model on decodeImage input', async
   const best = y.indexOf(Math.max(...y));
   const { body } = await postImage(await image('val/dog/0002.jpg'), 'image/jpeg', '?top=1');
   assert.equal(body.predictions[0].index, best);
-  assert.ok(Math.abs(body.predictions[0].probability - y[best]) < 1e-6);
+  // On onednn the server runs the compiled plan, which sums in another order than tfjs: float rounding.
+  const diff = Math.abs(body.predictions[0].probability - y[best]);
+  assert.ok(diff < 1e-5, `probability differs by ${diff}`);
   model.dispose();
 });
 

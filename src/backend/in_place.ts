@@ -1,6 +1,17 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { OneDnnBackend } from './onednn_backend';
 
+let inPlaceWrites = 0;
+
+/**
+ * How many times a kernel has overwritten a tensor's storage in place (updatedTensor below). Anything built
+ * from weight values that tracks them by tensor identity (a compiled inference plan) must also compare this:
+ * such a write changes the values without changing the tensor.
+ */
+export function inPlaceWriteCount(): number {
+  return inPlaceWrites;
+}
+
 /**
  * Where a kernel that replaces `t` with a new value (an optimizer update) writes it: `t`'s own storage when
  * `t` is the only tensor using it (a variable normally is) and no caller holds the array (dataSync), else a
@@ -20,6 +31,7 @@ export function updateTarget(backend: OneDnnBackend, t: TensorInfo): Float32Arra
 export function updatedTensor(backend: OneDnnBackend, t: TensorInfo, values: Float32Array): TensorInfo {
   if (values !== backend.float32(t)) return backend.output(t.shape, values);
   backend.incRef(t.dataId);
+  inPlaceWrites++;
   backend.invalidate(t.dataId); // reordered copies of the old values (e.g. conv weights) are stale now
   return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
 }

@@ -1,15 +1,17 @@
 import { EVALUATE_DEFAULTS, type EvaluationReport, evaluateModel } from '../training/evaluate';
 import { defineCommand, parseCommandLine } from './flags';
 import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
+import { PRECISION_FLAGS } from './model_flags';
 
 export const command = defineCommand({
   name: 'evaluate',
   usage:
-    '--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] --data DIR [--batch-size N] [--skip-bad-files] [--json]',
+    '--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] --data DIR [--batch-size N] [--skip-bad-files] [--precision fp32|bf16|int8] [--json]',
   description:
     "Evaluates the model folder on DIR/<class>/<images>; the class folders must be the model's labels (labels.json). Images are resized and normalised as preprocessing.json says. Prints loss, top-1 and top-5 accuracy, a per-class table and the confusion matrix (rows: true class, columns: predicted).",
   flags: {
     ...MODEL_WEIGHTS_FLAGS,
+    ...PRECISION_FLAGS,
     data: {
       type: 'string',
       metavar: 'DIR',
@@ -66,6 +68,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     report = await evaluateModel(model, info, source, values.data, {
       batchSize: values['batch-size'],
       onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
+      precision: values.precision,
     });
   } finally {
     model.dispose();

@@ -1,3 +1,4 @@
+import { PRECISIONS } from '../backend/plan_spec';
 import { defaultInputShape, GOOGLENET_DEFAULTS, type GoogLeNetArgs } from '../models/googlenet';
 import { CIFAR_DROPOUT } from '../models/googlenet_cifar';
 import { PAPER_DROPOUT } from '../models/googlenet_paper';
@@ -50,6 +51,17 @@ export const MODEL_FLAGS = defineFlags({
     type: 'boolean',
     group: 'model',
     help: 'googlenet-cifar: 3x3/2 max pool after the stem (inception stages at 16, 8, 4; 4x less compute)',
+  },
+});
+
+/** The inference commands' engine precision (predict, evaluate, serve, report). */
+export const PRECISION_FLAGS = defineFlags({
+  precision: {
+    type: 'choice',
+    choices: PRECISIONS,
+    default: 'fp32',
+    group: 'engine',
+    help: "arithmetic of the planned oneDNN path: bf16 needs AVX512_BF16 or AMX, int8 a model folder from 'inception quantize'",
   },
 });
 

@@ -7,14 +7,17 @@ import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
 import { defineCommand, parseCommandLine } from './flags';
 import { MODEL_DIR_FLAGS, modelDirFrom } from './model_dir';
+import { PRECISION_FLAGS } from './model_flags';
 
 export const command = defineCommand({
   name: 'report',
-  usage: '--model-dir DIR | --model NAME [--data DIR] [--out FILE] [--samples-per-class N]',
+  usage:
+    '--model-dir DIR | --model NAME [--data DIR] [--out FILE] [--samples-per-class N] [--precision fp32|bf16|int8]',
   description:
     "Writes one HTML file: training curves from DIR/history.json or history.csv, and with --data (an image folder with the model's classes) the confusion matrix, per-class accuracy and a grid of sample predictions marked right or wrong.",
   flags: {
     ...MODEL_DIR_FLAGS,
+    ...PRECISION_FLAGS,
     data: {
       type: 'string',
       metavar: 'DIR',
@@ -47,6 +50,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const evaluation = values.data
     ? await evaluateFolder(model, info, values.data, {
         samplesPerClass: values['samples-per-class'],
+        precision: values.precision,
         onProgress: (done, total) => process.stderr.write(`\revaluating ${done}/${total}`),
       })
     : null;

@@ -4,6 +4,7 @@ import { LIMIT_DEFAULTS } from '../serve/limits';
 import { createInferenceServer, SERVE_DEFAULTS } from '../serve/server';
 import { defineCommand, parseCommandLine } from './flags';
 import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS, modelDirFrom } from './model_dir';
+import { PRECISION_FLAGS } from './model_flags';
 
 const MIB = 1024 * 1024;
 const seconds = (ms: number) => ms / 1000;
@@ -11,7 +12,7 @@ const seconds = (ms: number) => ms / 1000;
 export const command = defineCommand({
   name: 'serve',
   usage:
-    '--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] [--port N] [--host ADDRESS] [--name NAME] [--api-key KEY] [--cors ORIGIN] [limits]',
+    '--model-dir DIR | --model NAME [--weights NAME|FILE|DIR] [--port N] [--host ADDRESS] [--name NAME] [--api-key KEY] [--cors ORIGIN] [--precision fp32|bf16|int8] [limits]',
   description: `  POST /v1/predict[?top=K]  body image/jpeg or image/png, or multipart/form-data with one or more files
   GET  /v1/model            name, labels, input shape, parameter count
   GET  /healthz             liveness and queue depth
@@ -23,6 +24,7 @@ export const command = defineCommand({
   GET  /model/model.json    the model as a tfjs web export;  GET /report  the training report`,
   flags: {
     ...MODEL_WEIGHTS_FLAGS,
+    ...PRECISION_FLAGS,
     port: {
       type: 'int',
       min: 0,
@@ -157,6 +159,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     },
     apiKey,
     corsOrigin: values.cors,
+    precision: values.precision,
   });
   if (!apiKey && !isLoopback(values.host))
     console.error(

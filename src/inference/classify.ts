@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkModelMatchesInfo, type ModelInfo } from '../io/model_folder';
+import { checkPrecision, type InferenceOptions, plannedOutput } from './planned';
+
+export type { InferenceOptions } from './planned';
 
 /** The network gave NaN or Infinity: broken weights or preprocessing, never a prediction. */
 export class NonFiniteOutputError extends Error {
@@ -22,16 +25,21 @@ export function endsInSoftmax(model: tf.LayersModel): boolean {
  * Class probabilities of a batch of normalised NHWC images, as one row of `classes` values per image:
  * softmax is applied exactly once (by the head, or here when the head is linear). The one inference step of
  * predict, evaluate, serve and report, so the same image gets the same numbers everywhere. A non-finite value
- * throws NonFiniteOutputError naming the image (`names[i]`, or its index in the batch).
+ * throws NonFiniteOutputError naming the image (`names[i]`, or its index in the batch). On the onednn engine
+ * the network runs as a compiled plan (src/inference/planned.ts) at `options.precision`; a model the plan
+ * cannot run falls back to tfjs in fp32 with one notice.
  */
 export async function classProbabilities(
   model: tf.LayersModel,
   batch: tf.Tensor4D,
   names?: string[],
+  options: InferenceOptions = {},
 ): Promise<Float32Array> {
+  const n = batch.shape[0];
   const linear = !endsInSoftmax(model);
+  const planned = plannedOutput(model, batch, options);
   const probs = tf.tidy(() => {
-    const y = model.predict(batch) as tf.Tensor;
+    const y = planned ? tf.tensor2d(planned, [n, planned.length / n]) : (model.predict(batch) as tf.Tensor);
     return linear ? tf.softmax(y) : y;
   });
   let data: Float32Array;
@@ -40,7 +48,7 @@ export async function classProbabilities(
   } finally {
     probs.dispose();
   }
-  const classes = data.length / batch.shape[0];
+  const classes = data.length / n;
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
       const row = Math.floor(i / classes);
@@ -57,8 +65,10 @@ export async function classProbabilities(
 export function classifier(
   model: tf.LayersModel,
   info: ModelInfo,
+  options: InferenceOptions = {},
 ): (inputs: Float32Array[], names?: string[]) => Promise<Float32Array[]> {
   checkModelMatchesInfo(model, info);
+  checkPrecision(model, options);
   const [h, w, c] = info.preprocessing.inputShape;
   const size = h * w * c;
   const classes = info.labels.length;
@@ -70,7 +80,7 @@ export function classifier(
     });
     const batch = tf.tensor4d(flat, [inputs.length, h, w, c]);
     try {
-      const data = await classProbabilities(model, batch, names);
+      const data = await classProbabilities(model, batch, names, options);
       return inputs.map((_, i) => data.slice(i * classes, (i + 1) * classes));
     } finally {
       batch.dispose();

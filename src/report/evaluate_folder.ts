@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { decodeImage } from '../data/decode';
 import { ImageFolderDataset } from '../data/image_folder';
-import { classifier } from '../inference/classify';
+import { classifier, type InferenceOptions } from '../inference/classify';
 import type { ModelInfo } from '../io/model_folder';
 
 /** One image of the report's sample grid. */
@@ -48,14 +48,14 @@ export async function evaluateFolder(
   model: tf.LayersModel,
   info: ModelInfo,
   dir: string,
-  options: {
+  options: InferenceOptions & {
     batchSize?: number;
     samplesPerClass?: number;
     onProgress?: (done: number, total: number) => void;
   } = {},
 ): Promise<FolderEvaluation> {
   const dataset = await ImageFolderDataset.open(dir, { classNames: info.labels });
-  const classify = classifier(model, info);
+  const classify = classifier(model, info, options);
   const batchSize = options.batchSize ?? EVALUATE_FOLDER_DEFAULTS.batchSize;
   const perClass = options.samplesPerClass ?? EVALUATE_FOLDER_DEFAULTS.samplesPerClass;
   const n = info.labels.length;

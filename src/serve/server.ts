@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { tfjsExportFiles } from '../export/tfjs';
-import { classifier } from '../inference/classify';
+import { classifier, type InferenceOptions } from '../inference/classify';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
 import { DEFAULT_TOP_K, topK } from '../models/top_k';
 import { loadHistory } from '../report/history';
@@ -21,7 +21,8 @@ import { handleV2, v2RouteLabel } from './protocols/v2';
 import { checkDeclaredLength, readRequestImages } from './request_images';
 import { contentType, loadStaticFolder, type StaticFile, WEB_DIST_DIR } from './static_files';
 
-export interface InferenceServerOptions {
+/** `precision` (and int8 `ranges`) are checked, and the batch-1 plan built, before the server listens. */
+export interface InferenceServerOptions extends InferenceOptions {
   /** A model folder (model.json, labels.json, preprocessing.json); or give `model` and `info`. */
   modelDir?: string;
   model?: tf.LayersModel;
@@ -154,7 +155,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   let draining = false;
   // The decoder and the batcher report to `metrics`, whose gauges read them back when scraped.
   const decoder = new ImageDecoder(info.preprocessing, limits, () => metrics.decodeFailures.inc());
-  const runBatch = classifier(model, info);
+  const runBatch = classifier(model, info, { precision: options.precision, ranges: options.ranges });
   const batcher = new MicroBatcher(
     async (inputs: Float32Array[]) => {
       const t0 = performance.now();

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { batches } from '../data/batches';
 import { ImageFolderDataset } from '../data/image_folder';
 import type { BadFilePolicy } from '../data/types';
-import { classProbabilities } from '../inference/classify';
+import { classProbabilities, type InferenceOptions } from '../inference/classify';
+import { checkPrecision } from '../inference/planned';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
 
 /** What evaluateModelFolder (and so `inception evaluate`) uses for an option it is not given. */
@@ -77,7 +78,7 @@ export async function evaluateModelFolder(
   }
 }
 
-export interface EvaluateOptions {
+export interface EvaluateOptions extends InferenceOptions {
   batchSize?: number;
   onBadFile?: BadFilePolicy;
 }
@@ -93,6 +94,7 @@ export async function evaluateModel(
   dataDir: string,
   options: EvaluateOptions = {},
 ): Promise<EvaluationReport> {
+  checkPrecision(model, options);
   const dataset = await ImageFolderDataset.open(dataDir, { classNames: info.labels });
   const n = info.labels.length;
   const acc = { loss: 0, top1: 0, top5: 0, confusion: info.labels.map(() => new Array<number>(n).fill(0)) };
@@ -111,6 +113,7 @@ export async function evaluateModel(
         model,
         batch.xs,
         batch.files.map((f) => f.path),
+        options,
       );
     } finally {
       tf.dispose([batch.xs, batch.ys]);
