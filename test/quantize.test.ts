@@ -8,6 +8,7 @@ import { onnx } from 'onnx-proto';
 import { decodeImage } from '../src/data/decode';
 import { exportOnnxBytes } from '../src/export/onnx';
 import { backendReady, loadModelFolder, pretrainedFolder, tf } from '../src/index';
+import { precisionUnavailable } from '../src/inference/plan';
 import { QUANTIZATION_JSON, weightsSha256 } from '../src/io/quantization_file';
 import { calibrateRanges, calibrationImages } from '../src/quantize/calibrate';
 import { folderPrecision } from '../src/quantize/precision';
@@ -383,12 +384,49 @@ test('calibration: a layer giving NaN is an error naming the layer; ranges are m
   model.dispose();
 });
 
-test('folderPrecision: int8 with the ranges for a quantized folder, fp32 otherwise; int8 of a float folder throws', async () => {
+test('folderPrecision: int8 with the ranges for a quantized folder where the engine has it, fp32 otherwise', async () => {
   const { model, info } = await loadModelFolder(quantized);
   model.dispose();
-  assert.deepEqual(folderPrecision(info), { precision: 'int8', ranges: info.quantization!.activations });
+  const notices: string[] = [];
+  const defaulted = folderPrecision(info, undefined, (line) => notices.push(line));
+  const why = precisionUnavailable('int8');
+  if (why) {
+    // No int8 planned path on this engine: the float network runs, and says so.
+    assert.deepEqual(defaulted, { precision: 'fp32' });
+    assert.equal(notices.length, 1);
+    assert.match(
+      notices[0],
+      /running the quantized googlenet-cifar in fp32: int8 needs the native oneDNN engine/,
+    );
+  } else {
+    assert.deepEqual(defaulted, { precision: 'int8', ranges: info.quantization!.activations });
+    assert.deepEqual(notices, []);
+  }
+  assert.deepEqual(folderPrecision(info, 'int8'), {
+    precision: 'int8',
+    ranges: info.quantization!.activations,
+  });
   assert.deepEqual(folderPrecision(info, 'fp32'), { precision: 'fp32' });
   const { quantization: _, ...float } = info;
   assert.deepEqual(folderPrecision(float), { precision: 'fp32' });
   assert.throws(() => folderPrecision(float, 'int8'), /int8 needs a quantized model folder/);
+});
+
+test("evaluate runs a quantized folder at int8 by default (the report of --precision int8, not fp32's)", async (t) => {
+  const why = precisionUnavailable('int8');
+  if (why) {
+    t.skip(`no int8 planned path on this engine: ${why}`);
+    return;
+  }
+  const report = (...extra: string[]) => {
+    const r = cli('evaluate', '--model-dir', quantized, '--data', HELDOUT, '--json', ...extra);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { loss: number; accuracy: number };
+  };
+  const byDefault = report();
+  const int8 = report('--precision', 'int8');
+  const fp32 = report('--precision', 'fp32');
+  t.diagnostic(`loss: default ${byDefault.loss}, int8 ${int8.loss}, fp32 ${fp32.loss}`);
+  assert.equal(byDefault.loss, int8.loss);
+  assert.notEqual(int8.loss, fp32.loss);
 });

@@ -1,7 +1,6 @@
 import '../layers/lrn';
 import { exportOnnx } from '../export/onnx';
 import { exportTfjs } from '../export/tfjs';
-import { folderPrecision } from '../quantize/precision';
 import { UsageError } from './args';
 import { defineCommand, parseCommandLine } from './flags';
 import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
@@ -58,7 +57,8 @@ export async function run(argv: string[]): Promise<number | undefined> {
         `--precision int8 needs a quantized model folder and ${source} is not one (inception quantize makes one)`,
       );
     }
-    const int8Ranges = folderPrecision(info, values.precision).ranges;
+    // The export needs no int8 engine here: a quantized folder exports as QDQ unless fp32 is asked for.
+    const int8Ranges = values.precision === 'fp32' ? undefined : info.quantization?.activations;
     await exportOnnx(model, info, values.out, { int8Ranges });
     console.log(
       `wrote ${values.out} (ONNX opset 13${int8Ranges ? ', int8 QDQ' : ''}, input NHWC [batch,${info.preprocessing.inputShape}])`,
