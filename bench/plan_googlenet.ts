@@ -1,110 +1,17 @@
 // Times the native plan executor (native/plan.cc) on GoogLeNet at 224x224 against model.predict on the
 // onednn backend and onnxruntime-node on the same network, in one process:
 //   node dist/bench/plan_googlenet.js [batch ...] [--precision fp32|bf16|int8]
-// The spec comes from a minimal translation of the layers GoogLeNet uses (conv, max pool, concat, global
-// average pool, dropout, dense); src/inference/plan.ts's compilePlan is the real compiler.
+// The spec comes from the plan compiler (src/inference/plan_compile.ts); the executor is called directly so
+// that creation and calibration are timed apart from runs.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadAddon } from '../src/backend/addon';
-import type { Pads, PlanNode, PlanSpec, Precision } from '../src/backend/plan_spec';
+import type { Precision } from '../src/backend/plan_spec';
 import { registerOneDnnBackend } from '../src/backend/register';
 import { tf } from '../src/index';
+import { compileSpec } from '../src/inference/plan_compile';
 import { buildModel } from '../src/models/registry';
-
-type Shape = number[];
-
-function samePads(inH: number, inW: number, k: number[], s: number[]): Pads {
-  const total = (n: number, kk: number, ss: number) => Math.max((Math.ceil(n / ss) - 1) * ss + kk - n, 0);
-  const th = total(inH, k[0], s[0]);
-  const tw = total(inW, k[1], s[1]);
-  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
-}
-
-export function googlenetSpec(model: tf.LayersModel, batch: number, precision: Precision): PlanSpec {
-  const ids = new Map<string, number>();
-  const shapes = new Map<number, Shape>();
-  const nodes: PlanNode[] = [];
-  const add = (name: string, shape: Shape, node: Record<string, unknown>) => {
-    nodes.push({ name, shape, ...node } as PlanNode);
-    shapes.set(nodes.length, shape);
-    return nodes.length;
-  };
-  const inputShape = model.inputs[0].shape.slice(1) as [number, number, number];
-  shapes.set(0, inputShape);
-  for (const layer of model.layers) {
-    const cls = layer.getClassName();
-    const config = layer.getConfig() as Record<string, unknown>;
-    const inbound = layer.inboundNodes[0].inboundLayers.map((l) => ids.get(l.name) as number);
-    const shape = (layer.outputShape as number[]).slice(1);
-    const inShape = shapes.get(inbound[0]) as Shape;
-    if (cls === 'InputLayer') ids.set(layer.name, 0);
-    else if (cls === 'Conv2D') {
-      const [kernel, bias] = layer.getWeights();
-      const k = kernel.shape as [number, number, number, number];
-      const s = config.strides as [number, number];
-      const pads: Pads = config.padding === 'same' ? samePads(inShape[0], inShape[1], k, s) : [0, 0, 0, 0];
-      ids.set(
-        layer.name,
-        add(layer.name, shape, {
-          op: 'conv',
-          input: inbound[0],
-          filter: kernel.dataSync(),
-          filterShape: k,
-          bias: bias ? bias.dataSync() : null,
-          strides: s,
-          dilations: config.dilationRate as [number, number],
-          pads,
-          relu: config.activation === 'relu',
-        }),
-      );
-    } else if (cls === 'MaxPooling2D') {
-      const k = config.poolSize as [number, number];
-      const s = config.strides as [number, number];
-      const pads: Pads = config.padding === 'same' ? samePads(inShape[0], inShape[1], k, s) : [0, 0, 0, 0];
-      ids.set(
-        layer.name,
-        add(layer.name, shape, {
-          op: 'pool',
-          kind: 'max',
-          input: inbound[0],
-          kernel: k,
-          strides: s,
-          pads,
-          excludePadding: false,
-        }),
-      );
-    } else if (cls === 'Concatenate') {
-      ids.set(layer.name, add(layer.name, shape, { op: 'concat', inputs: inbound }));
-    } else if (cls === 'GlobalAveragePooling2D') {
-      const pooled = add(`${layer.name}_pool`, [1, 1, inShape[2]], {
-        op: 'pool',
-        kind: 'avg',
-        input: inbound[0],
-        kernel: [inShape[0], inShape[1]],
-        strides: [1, 1],
-        pads: [0, 0, 0, 0],
-        excludePadding: false,
-      });
-      ids.set(layer.name, add(layer.name, shape, { op: 'flatten', input: pooled }));
-    } else if (cls === 'Dropout') ids.set(layer.name, inbound[0]);
-    else if (cls === 'Dense') {
-      const [kernel, bias] = layer.getWeights();
-      ids.set(
-        layer.name,
-        add(layer.name, shape, {
-          op: 'dense',
-          input: inbound[0],
-          weights: kernel.dataSync(),
-          weightsShape: kernel.shape,
-          bias: bias ? bias.dataSync() : null,
-          activation: config.activation,
-        }),
-      );
-    } else throw new Error(`plan_googlenet: layer ${layer.name} (${cls}) is not translated`);
-  }
-  return { batch, inputShape, precision, nodes, output: nodes.length };
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -174,7 +81,7 @@ async function main() {
   for (const batch of batches.length ? batches : [1, 8, 32]) {
     const reps = batch === 1 ? 15 : batch === 8 ? 5 : 3;
     const input = Float32Array.from({ length: batch * 224 * 224 * 3 }, (_, i) => Math.sin(i * 0.37));
-    const spec = googlenetSpec(model, batch, precision);
+    const spec = compileSpec(model, { batch, precision });
     if (precision === 'int8') {
       const calibrate = addon.planCreate({ ...spec, precision: 'fp32', calibrate: true });
       addon.planRun(calibrate, input, new Float32Array(batch * 10));

@@ -1,9 +1,10 @@
 // Developer tool: times (and optionally profiles, by tfjs kernel) GoogLeNet training steps on the selected
 // backend. `node dist/bench/train_step.js --size 224 --batch 8 [--width 1] [--steps 3] [--profile] [--infer]
-// [--optimizer adam|rmsprop|sgd|tfjs-adam] [--model NAME]` (the first three are the fused ones `train` uses, tfjs-adam is
+// [--optimizer adam|rmsprop|sgd|tfjs-adam] [--model NAME] [--precision fp32|bf16]` (the first three are the fused ones `train` uses, tfjs-adam is
 // tfjs's own); INCEPTION_BACKEND picks the engine. Published speed claims come from `npm run bench`, not from this.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { type ComputePrecision, setComputePrecision } from '../src/backend/precision';
 import { backendReady, buildModel, createOptimizer, tf } from '../src/index';
 
 async function main(): Promise<void> {
@@ -18,9 +19,11 @@ async function main(): Promise<void> {
       optimizer: { type: 'string', default: 'adam' },
       model: { type: 'string', default: 'googlenet' },
       'stem-pool': { type: 'boolean', default: false },
+      precision: { type: 'string', default: 'fp32' },
     },
   });
   const backend = await backendReady;
+  setComputePrecision(values.precision as ComputePrecision);
   const size = Number(values.size);
   const batch = Number(values.batch);
   const model = buildModel(values.model, {
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
   console.log(
-    `${backend} ${values.model} ${values.infer ? 'inference' : `training step (${values.optimizer})`} ${size}x${size} batch ${batch} width ${values.width}: ` +
+    `${backend} ${values.precision} ${values.model} ${values.infer ? 'inference' : `training step (${values.optimizer})`} ${size}x${size} batch ${batch} width ${values.width}: ` +
       `median ${median.toFixed(1)} ms (${(median / batch).toFixed(2)} ms/image) over ${times.length}; tensors ${tf.memory().numTensors}`,
   );
   if (values.profile) {

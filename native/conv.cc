@@ -5,6 +5,8 @@
 // network's; or any kernel on a 1x1 map, where padding leaves only one tap in bounds) is a plain matrix
 // product in NHWC/HWIO, so it runs as one (gemm) on that tap's [inC, outC] slice, with no reorders: 20-30%
 // faster than the blocked 1x1 kernels with their reorders, and no arithmetic on padding.
+// In bf16 (computeType()) the primitives take x, the filter and dy in bf16 (converted as inputFor and
+// weightsFor stage them) and write y, dx, dw and db in f32.
 #include <algorithm>
 
 #include "dnnl_common.h"
@@ -18,19 +20,39 @@ using Forward = Compiled<dnnl::convolution_forward>;
 using BackwardData = Compiled<dnnl::convolution_backward_data>;
 using BackwardWeights = Compiled<dnnl::convolution_backward_weights>;
 
-memory::desc anyDesc(const Dims &dims) { return memory::desc(dims, kF32, Tag::any); }
+memory::desc anyDesc(const Dims &dims, memory::data_type type = kF32) {
+  return memory::desc(dims, type, Tag::any);
+}
+/** The filter in the compute precision, in the primitive's layout. */
+memory::desc filterDesc(const Window2D &g) { return anyDesc(g.weights(), computeType()); }
+/**
+ * An activation (x, y, dx, dy; `read`: in the compute precision, else an f32 output). In f32 the primitive
+ * picks the layout; in bf16 it is tfjs's NHWC, which oneDNN's bf16 kernels run as fast as blocked, so
+ * inputs convert element by element and outputs need no reorder.
+ */
+memory::desc activationDesc(const Dims &dims, bool read) {
+  const memory::data_type type = read ? computeType() : kF32;
+  return memory::desc(dims, type, computeType() == kF32 ? Tag::any : Tag::nhwc);
+}
 memory::desc biasDesc(const Window2D &g) { return memory::desc({g.outC}, kF32, Tag::a); }
+
+/** The cache key of a primitive for this geometry in the current compute precision. */
+Key primitiveKey(const Window2D &g) {
+  Key key = g.key();
+  key.push_back(static_cast<int64_t>(computeType()));
+  return key;
+}
 
 /** The forward primitive; without bias and ReLU it is also the hint the backward primitives need. */
 Forward &forward(const Window2D &g, bool bias, bool relu) {
   static PrimitiveCache<Forward> cache;
-  Key key = g.key();
+  Key key = primitiveKey(g);
   key.insert(key.end(), {bias, relu});
   return cache.get(key, [&] {
     dnnl::convolution_forward::desc desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                         anyDesc(g.src()), anyDesc(g.weights()),
-                                         bias ? biasDesc(g) : memory::desc(), anyDesc(g.dst()), g.strides(),
-                                         g.dilates(), g.padL(), g.padR());
+                                         activationDesc(g.src(), true), filterDesc(g),
+                                         bias ? biasDesc(g) : memory::desc(), activationDesc(g.dst(), false),
+                                         g.strides(), g.dilates(), g.padL(), g.padR());
     dnnl::primitive_attr attr;
     if (relu) {
       dnnl::post_ops ops;
@@ -102,9 +124,9 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   static PrimitiveCache<BackwardData> cache;
-  BackwardData &conv = cache.get(g.key(), [&] {
-    dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
-                                               anyDesc(g.weights()), anyDesc(g.dst()), g.strides(), g.dilates(),
+  BackwardData &conv = cache.get(primitiveKey(g), [&] {
+    dnnl::convolution_backward_data::desc desc(algorithm::convolution_direct, activationDesc(g.src(), false),
+                                               filterDesc(g), activationDesc(g.dst(), true), g.strides(), g.dilates(),
                                                g.padL(), g.padR());
     return BackwardData(
         dnnl::convolution_backward_data::primitive_desc(desc, cpuEngine(), forward(g, false, false).pd));
@@ -137,12 +159,13 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo &info) {
     return info.Env().Undefined();
   }
   static PrimitiveCache<BackwardWeights> cache;
-  Key key = g.key();
+  Key key = primitiveKey(g);
   key.push_back(hasBias);
   BackwardWeights &conv = cache.get(key, [&] {
-    dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, anyDesc(g.src()),
+    dnnl::convolution_backward_weights::desc desc(algorithm::convolution_direct, activationDesc(g.src(), true),
                                                   anyDesc(g.weights()), hasBias ? biasDesc(g) : memory::desc(),
-                                                  anyDesc(g.dst()), g.strides(), g.dilates(), g.padL(), g.padR());
+                                                  activationDesc(g.dst(), true), g.strides(), g.dilates(), g.padL(),
+                                                  g.padR());
     return BackwardWeights(dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(),
                                                                               forward(g, hasBias, false).pd));
   });

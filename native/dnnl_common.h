@@ -98,6 +98,14 @@ void reorder(const memory &from, const memory &to);
 /** Runs a primitive to completion on the shared stream. */
 void execute(const dnnl::primitive &primitive, const Args &args);
 
+// ---- Compute precision (native/precision.cc).
+
+/**
+ * The data type convolutions and matrix products take their inputs in: f32, or bf16 (set by
+ * setComputePrecision; outputs stay f32). Primitive cache keys include it.
+ */
+memory::data_type computeType();
+
 // ---- Matrix multiplication (native/matmul.cc), shared by MatMul and the pointwise convolutions.
 
 /** out = relu?(a·b + bias), a [batchA, m, k], b [batchB, k, n]; a batch of 1 broadcasts. */

@@ -11,6 +11,14 @@ export const backendReady = selectBackend();
 
 export { installFrugalGradients } from './autodiff/frugal_gradients';
 export type { PlanInfo, Precision } from './backend/plan_spec';
+export {
+  COMPUTE_PRECISIONS,
+  type ComputePrecision,
+  computePrecision,
+  computePrecisionUnavailable,
+  setComputePrecision,
+  withComputePrecision,
+} from './backend/precision';
 export type { BackendName } from './backend/select';
 export * from './data/index';
 export { batchNormStatistics, DataParallel, type StepTotals } from './distributed/data_parallel';

@@ -164,7 +164,7 @@ test('precision: int8 needs ranges; bf16 needs the ISA; anything but fp32 needs 
   try {
     assert.match(
       precisionUnavailable('bf16') ?? '',
-      /bf16 needs a CPU with AVX512_BF16 or AMX; oneDNN runs avx2/,
+      /--precision bf16: this CPU \(avx2\) lacks AVX512_BF16 and AMX/,
     );
     assert.throws(() => compilePlan(model, { batch: 1, precision: 'bf16' }), PrecisionUnavailableError);
   } finally {

@@ -271,6 +271,32 @@ describe('native plan (planCreate / planRun)', { skip: skipWithoutAddon }, () =>
     });
   }
 
+  test('1x1 convolutions reading one tensor run as one at batch 1, with the same result', () => {
+    const spec = inceptionModule().spec(1);
+    const input = inputFor(spec);
+    const runWith = (merge: string) => {
+      const previous = process.env.INCEPTION_PLAN_MERGE;
+      process.env.INCEPTION_PLAN_MERGE = merge;
+      try {
+        const plan = addon.planCreate(spec);
+        const output = new Float32Array(outputSize(spec));
+        addon.planRun(plan, input, output);
+        const count = addon.planInfo(plan).primitives.length;
+        addon.planRelease(plan);
+        return { output, count };
+      } finally {
+        if (previous === undefined) delete process.env.INCEPTION_PLAN_MERGE;
+        else process.env.INCEPTION_PLAN_MERGE = previous;
+      }
+    };
+    const merged = runWith('1');
+    const separate = runWith('0');
+    if (addon.cpuIsa.startsWith('avx2') || addon.cpuIsa.startsWith('avx512')) {
+      assert.equal(merged.count, separate.count - 1, '3x3_reduce and 5x5_reduce as one primitive');
+    }
+    assertClose(merged.output, separate.output, 'merged vs separate', 1e-5);
+  });
+
   test('calibrate: planStats holds each tensor min and max over all runs', () => {
     const b = branchy();
     const spec = b.spec(2, b.nodes.length, { calibrate: true });
@@ -381,6 +407,12 @@ describe('native plan (planCreate / planRun)', { skip: skipWithoutAddon }, () =>
     assert.throws(
       () => addon.planRun(plan, new Float32Array(10), new Float32Array(outputSize(spec))),
       /^Error: planRun: input has 10 values, expected 715 \(batch 1 x \[13, 11, 5\]\)$/,
+    );
+    const poisoned = inputFor(spec);
+    poisoned[3] = Number.NaN;
+    assert.throws(
+      () => addon.planRun(plan, poisoned, new Float32Array(outputSize(spec))),
+      /^Error: planRun: input value 3 is nan$/,
     );
     addon.planRelease(plan);
     assert.throws(

@@ -24,6 +24,12 @@ export interface NativeAddon {
   /** The instruction set oneDNN dispatches to on this CPU (avx2, avx512_core, avx512_core_bf16, ...). */
   readonly cpuIsa: string;
   numThreads(): number;
+  /**
+   * The precision convolutions and matmuls compute in (native/precision.cc): 'bf16' reads their inputs in
+   * bf16 and writes fp32. Throws on a CPU without AVX512_BF16 or AMX. Use backend/precision.ts.
+   */
+  setComputePrecision(precision: 'fp32' | 'bf16'): void;
+  computePrecision(): 'fp32' | 'bf16';
   releaseTensor(id: number): void;
   conv2d(
     x: Float32Array,

@@ -1,3 +1,4 @@
+import { COMPUTE_PRECISIONS, computePrecisionUnavailable } from '../backend/precision';
 import { DEFAULT_COLLECTIVE_TIMEOUT_SECONDS, initCollective } from '../distributed/collective';
 import { DEFAULT_MODEL } from '../models/registry';
 import { MAX_SEED } from '../random';
@@ -21,7 +22,7 @@ import { interruptible, trainingReport } from './training_output';
 
 export const command = defineCommand({
   name: 'train',
-  usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--out DIR] [--resume] [--json] [--weights SPEC] [--freeze base] [--unfreeze-at EPOCH] [--unfreeze-from LAYER] [--fine-tune-lr X] [callback flags]`,
+  usage: `--data DIR [--val-data DIR | --val-split F] [--model NAME] [--width X] [--input-size N] [--epochs N] [--batch-size N] [--optimizer ${OPTIMIZER_NAMES.join('|')}] [--lr X] [--precision ${COMPUTE_PRECISIONS.join('|')}] [--out DIR] [--resume] [--json] [--weights SPEC] [--freeze base] [--unfreeze-at EPOCH] [--unfreeze-from LAYER] [--fine-tune-lr X] [callback flags]`,
   description:
     "Trains on DIR/<class>/<images> (JPEG/PNG, any size, resized to the input). Images are normalised per channel with the training set's mean and std (saved in preprocessing.json); training batches are shuffled and augmented (random horizontal flip, 4-pixel reflect pad + random crop) unless --no-augment.",
   flags: {
@@ -91,6 +92,13 @@ export const command = defineCommand({
       default: TRAIN_DEFAULTS.lrSchedule,
       group: 'training',
       help: 'constant (ReduceLROnPlateau may lower it) or, per step, linear warm-up to --lr then cosine decay to 0 at the last step (Keras CosineDecay with warmup_target; turns ReduceLROnPlateau off)',
+    },
+    precision: {
+      type: 'choice',
+      choices: COMPUTE_PRECISIONS,
+      default: TRAIN_DEFAULTS.precision,
+      group: 'training',
+      help: "bf16: mixed precision as PyTorch's CPU autocast (convolutions and matmuls compute in bf16; weights, gradients, optimizer state, normalisation and losses stay fp32), on CPUs with AVX512_BF16 or AMX. Saved with the checkpoints: --resume keeps the run's unless given",
     },
     'warmup-epochs': {
       type: 'int',
@@ -228,7 +236,7 @@ export const command = defineCommand({
 });
 
 /** Flags a resumed run takes from the command line; the others come from the checkpoint. */
-const RESUME_FLAGS = ['out', 'resume', 'epochs', 'json', 'distributed', 'collective-timeout'];
+const RESUME_FLAGS = ['out', 'resume', 'epochs', 'precision', 'json', 'distributed', 'collective-timeout'];
 
 export async function run(argv: string[]): Promise<number | undefined> {
   const cmd = parseCommandLine(command, argv);
@@ -252,6 +260,9 @@ export async function run(argv: string[]): Promise<number | undefined> {
     throw new UsageError('--restore-best-weights needs --early-stopping-patience N');
   }
   checkFineTuneFlags(values, given);
+  const precision = resume && !given.has('precision') ? undefined : values.precision;
+  const unavailable = precision && computePrecisionUnavailable(precision);
+  if (unavailable) throw new UsageError(`--precision ${unavailable}`);
   const { model, args } = googlenetArgsFromFlags(values);
   const weights = values.weights;
   if (weights !== undefined) {
@@ -303,6 +314,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     unfreezeAt: values['unfreeze-at'],
     unfreezeFrom: values['unfreeze-from'],
     fineTuneLearningRate: values['fine-tune-lr'],
+    precision,
     out: values.out,
   };
   if (given.has('collective-timeout') && !values.distributed) {

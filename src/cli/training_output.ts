@@ -49,6 +49,7 @@ export function trainingReport(result: TrainClassifierResult, seconds: number, j
         labels: result.labels,
         preprocessing: result.preprocessing,
         history: result.history,
+        precision: result.options.precision,
       })}\n`,
     );
   } else if (result.interrupted) {
@@ -58,6 +59,7 @@ export function trainingReport(result: TrainClassifierResult, seconds: number, j
   } else {
     console.log(
       `trained ${result.rows.length} epochs in ${seconds.toFixed(0)}s on ${result.trainImages} images` +
+        `${result.options.precision === 'fp32' ? '' : ` (${result.options.precision})`}` +
         `${result.stoppedEarly ? ' (stopped early)' : ''}; last epoch: loss ${fmt(last.loss)}, accuracy ${fmt(last.accuracy)}` +
         `${last.val_loss !== undefined ? `, val_loss ${fmt(last.val_loss)}, val_accuracy ${fmt(last.val_accuracy)}` : ''}`,
     );

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon, PlanHandle } from '../backend/addon';
 import type { OneDnnBackend } from '../backend/onednn_backend';
 import type { PlanInfo, PlanSpec, Precision } from '../backend/plan_spec';
+import { bf16Unavailable } from '../backend/precision';
 import { compileSpec, tensorNames } from './plan_compile';
 import type { ActivationRanges, InferencePlan as PlanInterface, PlanOptions } from './plan_types';
 import { PlanUnsupportedError } from './plan_types';
@@ -33,11 +34,6 @@ export function planAddon(): NativeAddon | null {
   return native && typeof native.planCreate === 'function' ? native : null;
 }
 
-/** bf16 runs on AVX512_BF16 or AMX; oneDNN names the ISA it dispatches to (avx512_core_bf16, ..._amx). */
-export function cpuHasBf16(native: NativeAddon): boolean {
-  return /bf16|amx/.test(native.cpuIsa);
-}
-
 /** Why `precision` cannot run on the planned path here, or null when it can. */
 export function precisionUnavailable(precision: Precision): string | null {
   const native = planAddon();
@@ -45,8 +41,9 @@ export function precisionUnavailable(precision: Precision): string | null {
     if (precision === 'fp32') return null;
     return `--precision ${precision} needs the native oneDNN engine's planned inference path (engine in use: ${tf.getBackend()}${tf.getBackend() === 'onednn' ? ', whose addon has no plan executor' : ''})`;
   }
-  if (precision === 'bf16' && !cpuHasBf16(native)) {
-    return `--precision bf16 needs a CPU with AVX512_BF16 or AMX; oneDNN runs ${native.cpuIsa} here`;
+  if (precision === 'bf16') {
+    const reason = bf16Unavailable(native.cpuIsa);
+    if (reason) return `--precision ${reason}`;
   }
   return null;
 }

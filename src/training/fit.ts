@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type ComputePrecision, withComputePrecision } from '../backend/precision';
 import type { Collective } from '../distributed/collective';
 import { DataParallel } from '../distributed/data_parallel';
 import { setDropoutStep } from '../layers/dropout';
@@ -55,6 +56,13 @@ export interface FitOptions {
    * tensorSource), so the run is the single-process run with the same global batch.
    */
   collective?: Collective;
+  /**
+   * The precision convolutions and matmuls compute in for the run (training and validation), restored when
+   * it ends: 'bf16' is PyTorch's CPU autocast (bf16 inputs, fp32 outputs; weights, gradients, optimizer state
+   * and every other kernel fp32), on the onednn engine where the CPU has AVX512_BF16 or AMX. Absent: left as
+   * it is (fp32 unless setComputePrecision changed it).
+   */
+  precision?: ComputePrecision;
 }
 
 export interface FitResult {
@@ -134,6 +142,11 @@ export async function trainModel(
   train: DataSource,
   options: FitOptions,
 ): Promise<FitResult> {
+  const run = () => fitLoop(model, train, options);
+  return options.precision ? withComputePrecision(options.precision, run) : run();
+}
+
+async function fitLoop(model: tf.LayersModel, train: DataSource, options: FitOptions): Promise<FitResult> {
   // Read at each use, not kept: a callback may recompile the model with a new optimizer (fine-tuning's unfreeze).
   const optimizer = () => model.optimizer;
   if (!model.optimizer)

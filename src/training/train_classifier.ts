@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { type ComputePrecision, computePrecisionUnavailable } from '../backend/precision';
 import { defaultAugmentation } from '../data/augment';
 import { withoutUndecodable } from '../data/bad_file';
 import { ImageFolderDataset } from '../data/image_folder';
@@ -77,6 +78,7 @@ export const TRAIN_DEFAULTS = {
   lrSchedule: 'constant' as LrSchedule,
   warmupEpochs: 1,
   keep: 'best' as 'best' | 'last',
+  precision: 'fp32' as ComputePrecision,
 };
 
 /** Everything `inception train` can be told; saved in checkpoints so `--resume` needs only the folder. */
@@ -146,6 +148,12 @@ export interface TrainClassifierOptions {
   unfreezeFrom?: string;
   /** Learning rate after unfreezing. Default 1e-5 (the Keras guide's). */
   fineTuneLearningRate?: number;
+  /**
+   * 'bf16': mixed precision as PyTorch's CPU autocast (trainModel's `precision`), where the CPU has
+   * AVX512_BF16 or AMX; default 'fp32'. Saved with the checkpoints; given on resume, it replaces the
+   * checkpoint's (to continue a bf16 run on a CPU without bf16).
+   */
+  precision?: ComputePrecision;
   /** The model folder. */
   out: string;
 }
@@ -255,6 +263,12 @@ function checkFineTuneOptions(r: ResolvedTrainOptions): void {
   }
 }
 
+/** Fails before anything is created when this process cannot compute in `precision`. */
+function checkPrecision(precision: ComputePrecision, source: string): void {
+  const reason = computePrecisionUnavailable(precision);
+  if (reason) throw new Error(`train: precision ${reason}${source}`);
+}
+
 function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
   const { model, modelArgs } = resolveModel(o);
   const r: ResolvedTrainOptions = {
@@ -283,6 +297,7 @@ function resolveOptions(o: TrainClassifierOptions): ResolvedTrainOptions {
     unfreezeFrom: o.unfreezeFrom,
     fineTuneLearningRate:
       o.unfreezeAt === undefined ? o.fineTuneLearningRate : (o.fineTuneLearningRate ?? DEFAULT_FINE_TUNE_LR),
+    precision: o.precision ?? TRAIN_DEFAULTS.precision,
     out: o.out,
   };
   checkFineTuneOptions(r);
@@ -422,6 +437,8 @@ export async function trainImageClassifier(
   // Bad options fail before anything is created. A resumed run takes its options from the checkpoint.
   const resolved = hooks.resume ? null : resolveOptions(options);
   if (!options.out) throw new Error('train: the model folder (out) is required');
+  if (resolved) checkPrecision(resolved.precision, '');
+  else if (options.precision) checkPrecision(options.precision, '');
   const { collective } = hooks;
   if (collective && collective.rank !== 0) {
     // Rank 0 alone touches the model folder; the others learn from it where the run is and what it resumes.
@@ -455,11 +472,17 @@ async function trainInRun(
   let o: ResolvedTrainOptions;
   if (run.resumeFrom) {
     checkpoint = await loadCheckpoint<RunMeta>(run.resumeFrom);
+    const saved = checkpoint.meta.options;
     o = {
-      ...checkpoint.meta.options,
+      ...saved,
       out: options.out,
-      epochs: options.epochs ?? checkpoint.meta.options.epochs,
+      epochs: options.epochs ?? saved.epochs,
+      // Checkpoints from before precisions existed are fp32 runs.
+      precision: options.precision ?? saved.precision ?? 'fp32',
     };
+    if (!options.precision) {
+      checkPrecision(o.precision, " (the checkpoint's; resume with precision 'fp32' to continue in fp32)");
+    }
     print(
       `resuming from ${checkpoint.dir} at epoch ${checkpoint.snapshot.epoch + 1}, step ${checkpoint.snapshot.step}`,
     );
@@ -583,6 +606,9 @@ async function trainInRun(
   // The writers live on rank 0 only; they change nothing the other ranks' training depends on.
   if (writer) callbacks.push(best, csvLogger(path.join(run.gen, CHECKPOINTS_DIR, HISTORY_CSV)));
 
+  if (o.precision === 'bf16') {
+    print('mixed precision: convolutions and matmuls in bf16; weights, optimizer state and the rest in fp32');
+  }
   const meta: RunMeta = { options: o, labels, preprocessing };
   let result: Awaited<ReturnType<typeof trainModel>>;
   let firstSnapshot = true;
@@ -594,6 +620,7 @@ async function trainInRun(
       signal: hooks.signal,
       resume: checkpoint?.snapshot,
       collective,
+      precision: o.precision,
       onSnapshot: async (s) => {
         if (!writer) return;
         await saveCheckpoint(lastDir, model, s, meta);

@@ -1,6 +1,6 @@
 // A PlanSpec interpreter from tfjs ops on the active backend (fast enough for a 224 GoogLeNet): checks the
-// compiler's spec (folding, pads, fusion) independently of the native executor (plan_reference.ts is
-// plan-native's reference for the executor, on the cpu backend), and runs where the addon lacks the plan.
+// compiler's spec (folding, pads, fusion) independently of the native executor (plan_reference.ts runs it on the
+// cpu backend as the executor's reference), and runs where the addon lacks the plan.
 import * as tf from '@tensorflow/tfjs';
 import type { Pads, PlanNode, PlanSpec } from '../../src/backend/plan_spec';
 
@@ -85,25 +85,28 @@ function evaluate(node: PlanNode, t: (i: number) => tf.Tensor, batch: number): t
   }
 }
 
-/** Runs `spec` on `input` ([batch, ...spec.inputShape]) and checks every node's shape on the way. */
-export function runPlanReference(spec: PlanSpec, input: tf.Tensor4D): tf.Tensor {
-  return tf.tidy(() => {
-    const tensors: tf.Tensor[] = [input];
-    const t = (i: number) => {
-      if (!(i >= 0 && i < tensors.length))
-        throw new Error(`plan reference: tensor ${i} read before it is computed`);
-      return tensors[i];
-    };
-    spec.nodes.forEach((node, i) => {
-      const y = evaluate(node, t, spec.batch);
-      const want = [spec.batch, ...node.shape];
-      if (y.shape.join() !== want.join()) {
-        throw new Error(
-          `plan reference: node ${i} '${node.name}' (${node.op}) gives ${y.shape} but the spec says ${want}`,
-        );
-      }
-      tensors.push(y);
-    });
-    return t(spec.output);
+/** Every tensor of `spec` (index = tensor id) for `input` ([batch, ...spec.inputShape]), each node's shape checked. */
+export function planTensors(spec: PlanSpec, input: tf.Tensor4D): tf.Tensor[] {
+  const tensors: tf.Tensor[] = [input];
+  const t = (i: number) => {
+    if (!(i >= 0 && i < tensors.length))
+      throw new Error(`plan reference: tensor ${i} read before it is computed`);
+    return tensors[i];
+  };
+  spec.nodes.forEach((node, i) => {
+    const y = evaluate(node, t, spec.batch);
+    const want = [spec.batch, ...node.shape];
+    if (y.shape.join() !== want.join()) {
+      throw new Error(
+        `plan reference: node ${i} '${node.name}' (${node.op}) gives ${y.shape} but the spec says ${want}`,
+      );
+    }
+    tensors.push(y);
   });
+  return tensors;
+}
+
+/** The spec's output for `input`, computed with tfjs ops on the active backend. */
+export function runPlanReference(spec: PlanSpec, input: tf.Tensor4D): tf.Tensor {
+  return tf.tidy(() => planTensors(spec, input)[spec.output]);
 }
