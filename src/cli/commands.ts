@@ -66,6 +66,11 @@ export const COMMANDS: Record<
     load: () => import('./export'),
     inference: true,
   },
+  quantize: {
+    summary: 'post-training static int8 quantization: calibrate on images, write a quantized model folder',
+    load: () => import('./quantize'),
+    inference: true,
+  },
   serve: {
     summary: 'serve a model folder over HTTP (predict API, Open Inference Protocol, metrics, page)',
     load: () => import('./serve'),

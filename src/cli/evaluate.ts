@@ -1,3 +1,4 @@
+import { folderPrecision } from '../quantize/precision';
 import { EVALUATE_DEFAULTS, type EvaluationReport, evaluateModel } from '../training/evaluate';
 import { defineCommand, parseCommandLine } from './flags';
 import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
@@ -68,7 +69,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     report = await evaluateModel(model, info, source, values.data, {
       batchSize: values['batch-size'],
       onBadFile: values['skip-bad-files'] ? 'skip' : 'error',
-      precision: values.precision,
+      ...folderPrecision(info, cmd.given.has('precision') ? values.precision : undefined),
     });
   } finally {
     model.dispose();

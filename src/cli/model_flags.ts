@@ -59,7 +59,7 @@ export const PRECISION_FLAGS = defineFlags({
   precision: {
     type: 'choice',
     choices: PRECISIONS,
-    default: 'fp32',
+    defaultText: 'int8 for a quantized model folder (inception quantize), else fp32',
     group: 'engine',
     help: "arithmetic of the planned oneDNN path: bf16 needs AVX512_BF16 or AMX, int8 a model folder from 'inception quantize'",
   },

@@ -1,4 +1,5 @@
 import { DEFAULT_TOP_K } from '../models/top_k';
+import { folderPrecision } from '../quantize/precision';
 import { type ImagePrediction, predictImages } from '../training/predict';
 import { defineCommand, parseCommandLine } from './flags';
 import { loadModelFromFlags, MODEL_WEIGHTS_FLAGS } from './model_dir';
@@ -36,7 +37,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const { model, info, source: modelDir } = await loadModelFromFlags(values);
   try {
     const results = await predictImages(model, info, positionals, values.top, {
-      precision: values.precision,
+      ...folderPrecision(info, cmd.given.has('precision') ? values.precision : undefined),
     });
     console.log(
       values.json ? JSON.stringify({ modelDir, predictions: results }) : formatPredictions(results),

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { folderPrecision } from '../quantize/precision';
 import '../layers/lrn';
 import { writeFileAtomic } from '../io/atomic';
 import { loadModelFolder } from '../io/model_folder';
@@ -50,7 +51,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
   const evaluation = values.data
     ? await evaluateFolder(model, info, values.data, {
         samplesPerClass: values['samples-per-class'],
-        precision: values.precision,
+        ...folderPrecision(info, cmd.given.has('precision') ? values.precision : undefined),
         onProgress: (done, total) => process.stderr.write(`\revaluating ${done}/${total}`),
       })
     : null;

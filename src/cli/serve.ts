@@ -159,7 +159,7 @@ export async function run(argv: string[]): Promise<number | undefined> {
     },
     apiKey,
     corsOrigin: values.cors,
-    precision: values.precision,
+    precision: cmd.given.has('precision') ? values.precision : undefined,
   });
   if (!apiKey && !isLoopback(values.host))
     console.error(

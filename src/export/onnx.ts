@@ -1,9 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
+import type { ActivationRanges } from '../inference/plan';
 import { writeFileAtomic } from '../io/atomic';
 import { checkModelMatchesInfo, type ModelInfo } from '../io/model_folder';
 import { OnnxGraphBuilder } from './onnx_graph';
 import { LAYER_CONVERTERS, NCHW_TO_NHWC, NHWC_TO_NCHW, type OnnxValue } from './onnx_layers';
+import { qdqConverters } from './onnx_qdq';
 
 /** Opset 13: every operator we emit has its current semantics there (Softmax over one axis, Clip inputs). */
 export const ONNX_OPSET = 13;
@@ -43,16 +45,29 @@ function valueInfo(name: string, shape: (number | null)[]): onnx.IValueInfoProto
   };
 }
 
+export interface OnnxExportOptions {
+  /**
+   * Write the int8 QDQ form (src/export/onnx_qdq.ts) with these calibrated ranges (a quantized folder's
+   * quantization.json activations) instead of the float graph.
+   */
+  int8Ranges?: ActivationRanges;
+}
+
 /**
  * Converts a tfjs LayersModel into an ONNX ModelProto. Inputs and outputs keep the tfjs layout (NHWC
  * float32, dynamic batch); inside, the graph runs NCHW (one Transpose after each input). With `info` (a
  * classifier's model folder), labels, preprocessing and the builder go into metadata_props; without it any
  * supported LayersModel converts, with only its layout as metadata. Throws naming the first unsupported layer.
  */
-export function toOnnxModel(model: tf.LayersModel, info?: ModelInfo): onnx.ModelProto {
+export function toOnnxModel(
+  model: tf.LayersModel,
+  info?: ModelInfo,
+  options: OnnxExportOptions = {},
+): onnx.ModelProto {
   // The metadata must not carry values that make every inference NaN, nor describe another input shape.
   if (info) checkModelMatchesInfo(model, info);
   const g = new OnnxGraphBuilder();
+  const overrides = options.int8Ranges ? qdqConverters(model, options.int8Ranges) : new Map();
   // The graph outputs keep the tfjs output names: reserve them before any layer can take them.
   const outputNames = model.outputs.map((_t, i) => g.uniqueName(model.outputNames[i] ?? `output_${i}`));
   const values = new Map<number, OnnxValue>(); // SymbolicTensor id → value
@@ -72,7 +87,7 @@ export function toOnnxModel(model: tf.LayersModel, info?: ModelInfo): onnx.Model
       values.set(t.id, { name: internal, shape: t.shape });
       continue;
     }
-    const convert = LAYER_CONVERTERS[className];
+    const convert = overrides.get(layer.name) ?? LAYER_CONVERTERS[className];
     if (!convert) {
       throw new Error(
         `layer ${layer.name} (${className}) has no ONNX mapping; supported layers: InputLayer, ${Object.keys(LAYER_CONVERTERS).join(', ')}`,
@@ -104,6 +119,7 @@ export function toOnnxModel(model: tf.LayersModel, info?: ModelInfo): onnx.Model
         input_layout: 'NHWC',
       }
     : { input_layout: 'NHWC' };
+  if (options.int8Ranges) metadata.precision = 'int8';
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -124,8 +140,12 @@ export function toOnnxModel(model: tf.LayersModel, info?: ModelInfo): onnx.Model
 }
 
 /** Serialises `toOnnxModel` to ONNX protobuf bytes. */
-export function exportOnnxBytes(model: tf.LayersModel, info?: ModelInfo): Uint8Array {
-  return onnx.ModelProto.encode(toOnnxModel(model, info)).finish();
+export function exportOnnxBytes(
+  model: tf.LayersModel,
+  info?: ModelInfo,
+  options: OnnxExportOptions = {},
+): Uint8Array {
+  return onnx.ModelProto.encode(toOnnxModel(model, info, options)).finish();
 }
 
 /** Writes the ONNX file atomically. */
@@ -133,6 +153,7 @@ export async function exportOnnx(
   model: tf.LayersModel,
   info: ModelInfo | undefined,
   file: string,
+  options: OnnxExportOptions = {},
 ): Promise<void> {
-  await writeFileAtomic(file, exportOnnxBytes(model, info));
+  await writeFileAtomic(file, exportOnnxBytes(model, info, options));
 }

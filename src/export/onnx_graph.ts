@@ -80,6 +80,22 @@ export class OnnxGraphBuilder {
     return unique;
   }
 
+  /** Adds an int8, uint8 or int32 initializer (quantized weights, zero points, biases) and returns its name. */
+  quantizedWeight(name: string, dims: number[], values: Int8Array | Uint8Array | Int32Array): string {
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (values.length !== expected) {
+      throw new Error(`weight ${name}: ${values.length} values for dims [${dims}] (${expected})`);
+    }
+    const T = onnx.TensorProto.DataType;
+    const dataType = values instanceof Int8Array ? T.INT8 : values instanceof Uint8Array ? T.UINT8 : T.INT32;
+    const unique = this.uniqueName(name);
+    const bytes = new Uint8Array(
+      values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength),
+    );
+    this.initializers.push({ name: unique, dims, dataType, rawData: bytes });
+    return unique;
+  }
+
   /** Adds an int64 initializer (shapes, axes) and returns its name. */
   int64Weight(name: string, values: number[]): string {
     const unique = this.uniqueName(name);

@@ -131,7 +131,7 @@ export function applyActivation(
 }
 
 /** The layer's weights by their short name (`kernel`, `bias`, `gamma`, `moving_mean`, ...). */
-function weightsByName(layer: tf.layers.Layer): Map<string, tf.Tensor> {
+export function weightsByName(layer: tf.layers.Layer): Map<string, tf.Tensor> {
   const values = layer.getWeights();
   const out = new Map<string, tf.Tensor>();
   layer.weights.forEach((w, i) => {
@@ -140,7 +140,7 @@ function weightsByName(layer: tf.layers.Layer): Map<string, tf.Tensor> {
   return out;
 }
 
-function weightData(t: tf.Tensor, perm?: number[]): { dims: number[]; values: Float32Array } {
+export function weightData(t: tf.Tensor, perm?: number[]): { dims: number[]; values: Float32Array } {
   const moved = perm ? tf.transpose(t, perm) : t;
   const values = moved.dataSync() as Float32Array;
   const dims = moved.shape.slice();
@@ -154,26 +154,47 @@ function required(layer: tf.layers.Layer, weights: Map<string, tf.Tensor>, name:
   return w;
 }
 
-const conv2d: LayerConverter = (layer, [x], g) => {
+/** The ONNX Conv attributes of a Keras Conv2D layer applied to `x` (kernel, strides, dilations, explicit pads). */
+export function convAttributes(layer: tf.layers.Layer, x: OnnxValue): Record<string, number[]> {
   requireChannelsLast(layer);
   const c = layer.getConfig() as any;
   const kernel = pair(c.kernelSize, 1);
   const strides = pair(c.strides, 1);
   const dilations = pair(c.dilationRate, 1);
-  const weights = weightsByName(layer);
-  const k = weightData(required(layer, weights, 'kernel'), [3, 2, 0, 1]); // HWIO → OIHW
-  const inputs = [x.name, g.weight(`${layer.name}_W`, k.dims, k.values)];
-  if (c.useBias !== false) {
-    const b = weightData(required(layer, weights, 'bias'));
-    inputs.push(g.weight(`${layer.name}_B`, b.dims, b.values));
-  }
-  const [y] = g.node('Conv', inputs, layer.name, {
+  return {
     kernel_shape: kernel,
     strides,
     dilations,
     pads: explicitPads(c.padding, spatial(layer, x), kernel, strides, dilations),
-  });
-  return [applyActivation(g, layer, y, c.activation, 4)];
+  };
+}
+
+/** A Conv2D or Dense layer's kernel (as stored: HWIO / [in, out]) and bias (null without one). */
+export function kernelAndBias(layer: tf.layers.Layer): { kernel: tf.Tensor; bias: tf.Tensor | null } {
+  const weights = weightsByName(layer);
+  const useBias = (layer.getConfig() as any).useBias !== false;
+  return {
+    kernel: required(layer, weights, 'kernel'),
+    bias: useBias ? required(layer, weights, 'bias') : null,
+  };
+}
+
+/** The Keras activation of a layer's config (`linear` when it has none). */
+export function layerActivation(layer: tf.layers.Layer): string {
+  return activationName((layer.getConfig() as any).activation);
+}
+
+const conv2d: LayerConverter = (layer, [x], g) => {
+  const attrs = convAttributes(layer, x);
+  const { kernel, bias } = kernelAndBias(layer);
+  const k = weightData(kernel, [3, 2, 0, 1]); // HWIO → OIHW
+  const inputs = [x.name, g.weight(`${layer.name}_W`, k.dims, k.values)];
+  if (bias) {
+    const b = weightData(bias);
+    inputs.push(g.weight(`${layer.name}_B`, b.dims, b.values));
+  }
+  const [y] = g.node('Conv', inputs, layer.name, attrs);
+  return [applyActivation(g, layer, y, (layer.getConfig() as any).activation, 4)];
 };
 
 function pool(op: 'MaxPool' | 'AveragePool'): LayerConverter {
@@ -222,9 +243,9 @@ const dense: LayerConverter = (layer, [x], g) => {
   return [applyActivation(g, layer, y, c.activation, 2)];
 };
 
-const batchNormalization: LayerConverter = (layer, [x], g) => {
+/** A channel-axis BatchNormalization layer's inference parameters (gamma 1 and beta 0 where it has none). */
+export function batchNormParams(layer: tf.layers.Layer, rank: number) {
   const c = layer.getConfig() as any;
-  const rank = x.shape.length;
   const axis = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
   if (axis.length !== 1 || (axis[0] + rank) % rank !== rank - 1) {
     throw new Error(
@@ -232,24 +253,30 @@ const batchNormalization: LayerConverter = (layer, [x], g) => {
     );
   }
   const weights = weightsByName(layer);
-  const mean = weightData(required(layer, weights, 'moving_mean'));
-  const variance = weightData(required(layer, weights, 'moving_variance'));
-  const channels = mean.values.length;
+  const mean = weightData(required(layer, weights, 'moving_mean')).values;
+  const variance = weightData(required(layer, weights, 'moving_variance')).values;
+  const channels = mean.length;
   const gamma = weights.has('gamma')
     ? weightData(weights.get('gamma')!).values
     : new Float32Array(channels).fill(1);
   const beta = weights.has('beta') ? weightData(weights.get('beta')!).values : new Float32Array(channels);
+  return { gamma, beta, mean, variance, epsilon: (c.epsilon ?? 1e-3) as number };
+}
+
+const batchNormalization: LayerConverter = (layer, [x], g) => {
+  const p = batchNormParams(layer, x.shape.length);
+  const channels = p.mean.length;
   return g.node(
     'BatchNormalization',
     [
       x.name,
-      g.weight(`${layer.name}_scale`, [channels], gamma),
-      g.weight(`${layer.name}_B`, [channels], beta),
-      g.weight(`${layer.name}_mean`, [channels], mean.values),
-      g.weight(`${layer.name}_var`, [channels], variance.values),
+      g.weight(`${layer.name}_scale`, [channels], p.gamma),
+      g.weight(`${layer.name}_B`, [channels], p.beta),
+      g.weight(`${layer.name}_mean`, [channels], p.mean),
+      g.weight(`${layer.name}_var`, [channels], p.variance),
     ],
     layer.name,
-    { epsilon: float(c.epsilon ?? 1e-3) },
+    { epsilon: float(p.epsilon) },
   );
 };
 

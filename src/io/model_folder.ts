@@ -4,6 +4,13 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from './atomic';
 import { resolveModelFolder } from './generations';
+import {
+  type ModelQuantization,
+  QUANTIZATION_JSON,
+  QUANTIZED_PRECISION,
+  quantizationProblem,
+  weightsSha256,
+} from './quantization_file';
 
 /**
  * How images become model input; saved as `preprocessing.json` so evaluate, predict, serve and export all
@@ -34,6 +41,11 @@ export interface ModelInfo {
   widthMultiplier: number;
   labels: string[];
   preprocessing: Preprocessing;
+  /**
+   * A quantized folder's calibration (`quantization.json`, declared by model-info.json's `precision: "int8"`);
+   * absent for a float folder. The weights stay float: int8 engines derive weight scales from them.
+   */
+  quantization?: ModelQuantization;
 }
 
 export const MODEL_JSON = 'model.json';
@@ -293,22 +305,40 @@ async function readJson<T>(file: string): Promise<T> {
   return parseJson<T>(file, bytes);
 }
 
-/** model-info.json is optional (folders of older versions). */
-const UNKNOWN_INFO = { model: 'unknown', widthMultiplier: 1 };
+/** model-info.json is optional (folders of older versions); `precision: "int8"` marks a quantized folder. */
+type InfoJson = { model: string; widthMultiplier: number; precision?: unknown };
+const UNKNOWN_INFO: InfoJson = { model: 'unknown', widthMultiplier: 1 };
 
 /** The parsed labels.json, preprocessing.json and model-info.json of `dir`, checked, as a ModelInfo. */
 function checkedModelInfo(
   dir: string,
   labels: unknown,
   preprocessing: Preprocessing,
-  meta: { model: string; widthMultiplier: number },
+  meta: InfoJson,
+  quantization: unknown,
 ): ModelInfo {
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) {
     throw new Error(`${path.join(dir, LABELS_JSON)}: expected a JSON array of class names`);
   }
   const problem = preprocessingProblem(preprocessing);
   if (problem) throw new Error(`${path.join(dir, PREPROCESSING_JSON)}: ${problem}`);
-  return { ...meta, labels, preprocessing };
+  const { precision: _marker, ...rest } = meta;
+  if (quantization === undefined) return { ...rest, labels, preprocessing };
+  const bad = quantizationProblem(quantization);
+  if (bad) throw new Error(`${path.join(dir, QUANTIZATION_JSON)}: ${bad}`);
+  return { ...rest, labels, preprocessing, quantization: quantization as ModelQuantization };
+}
+
+/**
+ * Whether model-info.json declares a quantized folder (whose quantization.json must then be read); throws on
+ * a precision that is neither int8 nor fp32.
+ */
+function declaresQuantized(dir: string, meta: InfoJson): boolean {
+  if (meta.precision === undefined || meta.precision === 'fp32') return false;
+  if (meta.precision === QUANTIZED_PRECISION) return true;
+  throw new Error(
+    `${path.join(dir, INFO_JSON)}: precision must be "${QUANTIZED_PRECISION}" or "fp32", got ${JSON.stringify(meta.precision)}`,
+  );
 }
 
 /**
@@ -325,7 +355,8 @@ export function readModelInfo(dir: string): ModelInfo {
   } catch {
     // absent or unreadable: as loadModelFolder treats it
   }
-  return checkedModelInfo(dir, read(LABELS_JSON), read(PREPROCESSING_JSON), meta);
+  const quantization = declaresQuantized(dir, meta) ? read(QUANTIZATION_JSON) : undefined;
+  return checkedModelInfo(dir, read(LABELS_JSON), read(PREPROCESSING_JSON), meta, quantization);
 }
 
 /** loadModelFolder on one generation (or plain folder) `dir`. */
@@ -333,15 +364,48 @@ async function loadResolvedFolder(dir: string): Promise<{ model: tf.LayersModel;
   // The description first: a bad preprocessing.json is refused before the weights are read.
   const labels = await readJson<string[]>(path.join(dir, LABELS_JSON));
   const preprocessing = await readJson<Preprocessing>(path.join(dir, PREPROCESSING_JSON));
-  const meta = await readJson<typeof UNKNOWN_INFO>(path.join(dir, INFO_JSON)).catch(() => UNKNOWN_INFO);
-  const info = checkedModelInfo(dir, labels, preprocessing, meta);
+  const meta = await readJson<InfoJson>(path.join(dir, INFO_JSON)).catch(() => UNKNOWN_INFO);
+  const quantization = declaresQuantized(dir, meta)
+    ? await readJson<unknown>(path.join(dir, QUANTIZATION_JSON))
+    : undefined;
+  const info = checkedModelInfo(dir, labels, preprocessing, meta, quantization);
   const prepFile = path.join(dir, PREPROCESSING_JSON);
-  const model = await tf.loadLayersModel(folderLoader(dir));
+  let weightData: ArrayBuffer | undefined;
+  const model = await tf.loadLayersModel({
+    load: async () => {
+      const artifacts = readModelArtifacts(dir);
+      weightData = artifacts.weightData as ArrayBuffer;
+      return artifacts;
+    },
+  });
   try {
     checkModelMatchesInfo(model, info, { preprocessing: prepFile, labels: path.join(dir, LABELS_JSON) });
+    if (info.quantization) checkQuantizationMatches(dir, model, info.quantization, weightData!);
   } catch (e) {
     model.dispose();
     throw e;
   }
   return { model, info };
+}
+
+/**
+ * Throws unless `quantization` was calibrated for exactly this network: its weights (SHA-256) and its layer
+ * names. Ranges of other weights would give int8 results that look plausible and are wrong.
+ */
+function checkQuantizationMatches(
+  dir: string,
+  model: tf.LayersModel,
+  quantization: ModelQuantization,
+  weightData: ArrayBuffer,
+): void {
+  const file = path.join(dir, QUANTIZATION_JSON);
+  if (weightsSha256(weightData) !== quantization.weightsSha256) {
+    throw new Error(
+      `${file}: calibrated for other weights (weightsSha256 differs from the folder's weights); quantize the folder again`,
+    );
+  }
+  const names = new Set(model.layers.map((l) => l.name));
+  const unknown = Object.keys(quantization.activations).find((n) => n !== 'input' && !names.has(n));
+  if (unknown)
+    throw new Error(`${file}: activations name layer ${JSON.stringify(unknown)}, which the model lacks`);
 }

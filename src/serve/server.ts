@@ -7,6 +7,7 @@ import { tfjsExportFiles } from '../export/tfjs';
 import { classifier, type InferenceOptions } from '../inference/classify';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
 import { DEFAULT_TOP_K, topK } from '../models/top_k';
+import { folderPrecision } from '../quantize/precision';
 import { loadHistory } from '../report/history';
 import { renderReport } from '../report/report';
 import { applyCors, bearerCheck } from './access';
@@ -155,7 +156,13 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   let draining = false;
   // The decoder and the batcher report to `metrics`, whose gauges read them back when scraped.
   const decoder = new ImageDecoder(info.preprocessing, limits, () => metrics.decodeFailures.inc());
-  const runBatch = classifier(model, info, { precision: options.precision, ranges: options.ranges });
+  const runBatch = classifier(
+    model,
+    info,
+    options.ranges
+      ? { precision: options.precision, ranges: options.ranges }
+      : folderPrecision(info, options.precision),
+  );
   const batcher = new MicroBatcher(
     async (inputs: Float32Array[]) => {
       const t0 = performance.now();

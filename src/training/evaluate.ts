@@ -5,6 +5,7 @@ import type { BadFilePolicy } from '../data/types';
 import { classProbabilities, type InferenceOptions } from '../inference/classify';
 import { checkPrecision } from '../inference/planned';
 import { loadModelFolder, type ModelInfo } from '../io/model_folder';
+import { folderPrecision } from '../quantize/precision';
 
 /** What evaluateModelFolder (and so `inception evaluate`) uses for an option it is not given. */
 export const EVALUATE_DEFAULTS = { batchSize: 32 };
@@ -63,7 +64,8 @@ export function scorePredictions(
 
 /**
  * Evaluates a model folder on an image folder whose class folders are the model's labels: loss, top-1,
- * top-5, per-class accuracy and the confusion matrix, preprocessing as saved with the model.
+ * top-5, per-class accuracy and the confusion matrix, preprocessing as saved with the model. A quantized
+ * folder runs at int8 with its ranges unless `options.precision` says otherwise (folderPrecision).
  */
 export async function evaluateModelFolder(
   modelDir: string,
@@ -72,7 +74,8 @@ export async function evaluateModelFolder(
 ): Promise<EvaluationReport> {
   const { model, info } = await loadModelFolder(modelDir);
   try {
-    return await evaluateModel(model, info, modelDir, dataDir, options);
+    const precision = options.ranges ? {} : folderPrecision(info, options.precision);
+    return await evaluateModel(model, info, modelDir, dataDir, { ...options, ...precision });
   } finally {
     model.dispose();
   }
