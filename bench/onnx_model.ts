@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBenchModel, type ModelSpec, specKey } from './bench_model';
 import { CALIBRATION, randomNormalRanges } from './calibration';
-import { runNodeChild } from './engines/node_child';
 import { probeTorch, runTorchScript } from './engines/pytorch';
 import type { BenchContext } from './types';
 
@@ -66,9 +65,6 @@ export function onnxModel(spec: ModelSpec, ctx: BenchContext): Promise<OnnxModel
   });
 }
 
-/** The project's QDQ exporter (toOnnxModel's `int8Ranges`, src/export/onnx_qdq.ts), once it is in the build. */
-const PROJECT_QDQ_EXPORTER = join(__dirname, '..', 'src', 'export', 'onnx_qdq.js');
-
 /** The project's int8 QDQ export of the tfjs model, its ranges calibrated by tfjs on random-normal images. */
 async function projectQdqExport(spec: ModelSpec, path: string): Promise<void> {
   const { tf } = await import('../src/index');
@@ -82,45 +78,23 @@ async function projectQdqExport(spec: ModelSpec, path: string): Promise<void> {
 }
 
 /**
- * onnxruntime's int8 model of the network in QDQ form, calibrated on random-normal images, once per run:
- * the project's QDQ exporter when the build has one, else bench/onnx_qdq.ts over onnxModel's fp32 file
- * (its ranges measured by onnxruntime-node itself).
+ * onnxruntime's int8 model of the network in QDQ form (the project's exporter, src/export/onnx_qdq.ts:
+ * the scheme the native int8 plan runs), calibrated on random-normal images, once per run.
  */
 export function qdqModel(spec: ModelSpec, ctx: BenchContext): Promise<OnnxModel> {
   return ctx.once(`qdq:${specKey(spec)}`, async () => {
     const outPath = join(ctx.tmpDir, `${specKey(spec)}-qdq.onnx`);
     const images = CALIBRATION.batches * CALIBRATION.batch;
-    let fallback = '';
-    if (existsSync(PROJECT_QDQ_EXPORTER)) {
-      ctx.log(`exporting ${specKey(spec)} to QDQ int8 ONNX (src/export/onnx_qdq.ts)`);
-      try {
-        await projectQdqExport(spec, outPath);
-        return {
-          ok: true,
-          path: outPath,
-          source: `the project's QDQ exporter src/export/onnx_qdq.ts, ranges from ${images} random-normal images`,
-        };
-      } catch (e) {
-        fallback = ` (src/export/onnx_qdq.ts failed: ${(e as Error).message.split('\n')[0]})`;
-      }
+    ctx.log(`exporting ${specKey(spec)} to QDQ int8 ONNX (src/export/onnx_qdq.ts)`);
+    try {
+      await projectQdqExport(spec, outPath);
+    } catch (e) {
+      return { ok: false, reason: `QDQ export failed: ${(e as Error).message.split('\n')[0]}` };
     }
-    const fp32 = await onnxModel(spec, ctx);
-    if (!fp32.ok) return fp32;
-    ctx.log(`quantizing ${specKey(spec)} to QDQ int8 (bench/onnx_qdq.ts, calibrated on onnxruntime)`);
-    const answer = await runNodeChild<{ ok: boolean; reason?: string }>(
-      {
-        engine: 'onnxruntime',
-        threads: ctx.threads,
-        onnxPath: fp32.path,
-        quantize: { outPath, size: spec.size, ...CALIBRATION },
-      },
-      ctx,
-    );
-    if (!answer.ok) return { ok: false, reason: `QDQ quantization failed: ${answer.reason}${fallback}` };
     return {
       ok: true,
       path: outPath,
-      source: `QDQ (bench/onnx_qdq.ts: u8 activations per tensor, s8 conv weights per channel, int32 biases; ranges from ${images} random-normal images) of ${fp32.source}${fallback}`,
+      source: `the project's QDQ exporter src/export/onnx_qdq.ts, ranges from ${images} random-normal images`,
     };
   });
 }

@@ -5,11 +5,11 @@
 // Without --val-split every image of DIR is evaluated.
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import type { Precision } from '../src/backend/plan_spec';
 import { decodeImage } from '../src/data/decode';
 import { ImageFolderDataset } from '../src/data/image_folder';
 import { exportOnnxBytes } from '../src/export/onnx';
 import { backendReady, loadModelFolder, tf } from '../src/index';
-import type { Precision } from '../src/backend/plan_spec';
 import { type ActivationRanges, compilePlan, PlanUnsupportedError } from '../src/inference/plan';
 
 const BATCH = 100;

@@ -74,7 +74,6 @@ export interface ChildRequest {
    * For onnxruntime: instead of timing, write a QDQ int8 copy of `onnxPath` to `outPath`, with activation
    * ranges calibrated on `batches` random-normal batches of `batch` images.
    */
-  quantize?: { outPath: string; batches: number; batch: number; size: number };
   /** For peak: seconds per precision. */
   seconds?: number;
 }

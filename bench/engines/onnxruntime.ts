@@ -1,7 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { onnx } from 'onnx-proto';
 import { onnxModel, qdqModel } from '../onnx_model';
-import { quantizeQdq, type Ranges, withEveryOutput } from '../onnx_qdq';
 import { peakRssBytes, timeSteps } from '../timing';
 import type { BenchContext, ChildRequest, EngineResult, Plan, Probe, Workload } from '../types';
 import type { Engine } from './engine';
@@ -41,7 +38,7 @@ export const onnxruntimeEngine: Engine = {
   measure: async (workload, plan, ctx) => timeModel(await onnxModel(workload, ctx), workload, plan, ctx),
 };
 
-/** onnxruntime-node running its int8 kernels on the QDQ form of the same ONNX file (bench/onnx_qdq.ts). */
+/** onnxruntime-node running its int8 kernels on the QDQ form of the same ONNX file (src/export/onnx_qdq.ts). */
 export const onnxruntimeInt8Engine: Engine = {
   id: 'onnxruntime-int8',
   label: 'onnxruntime-node int8 QDQ',
@@ -50,47 +47,6 @@ export const onnxruntimeInt8Engine: Engine = {
   probe: probeOnnxruntime,
   measure: async (workload, plan, ctx) => timeModel(await qdqModel(workload, ctx), workload, plan, ctx),
 };
-
-/**
- * In the child: the QDQ copy of request.onnxPath, its activation ranges the min/max of every tensor over
- * random-normal batches run by onnxruntime itself on the fp32 model.
- */
-async function writeQdqModel(ort: typeof import('onnxruntime-node'), request: ChildRequest): Promise<void> {
-  const { outPath, batches, batch, size } = request.quantize!;
-  const fp32 = onnx.ModelProto.decode(readFileSync(request.onnxPath!));
-  const calibrating = withEveryOutput(fp32);
-  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(calibrating).finish(), {
-    intraOpNumThreads: request.threads,
-  });
-  const inputName = session.inputNames[0];
-  const meta = session.inputMetadata[0];
-  const dims = meta.isTensor && meta.shape[3] === 3 ? [batch, size, size, 3] : [batch, 3, size, size];
-  const ranges: Ranges = new Map();
-  const widen = (name: string, data: Float32Array) => {
-    let [lo, hi] = ranges.get(name) ?? [Infinity, -Infinity];
-    for (const v of data) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (!Number.isFinite(lo) || !Number.isFinite(hi))
-      throw new Error(`QDQ calibration: ${name} holds ${lo}..${hi}`);
-    ranges.set(name, [lo, hi]);
-  };
-  for (let b = 0; b < batches; b++) {
-    const data = Float32Array.from({ length: batch * size * size * 3 }, normalSample);
-    widen(inputName, data);
-    const outputs = await session.run({ [inputName]: new ort.Tensor('float32', data, dims) });
-    for (const [name, t] of Object.entries(outputs))
-      if (t.type === 'float32') widen(name, t.data as Float32Array);
-  }
-  await session.release();
-  writeFileSync(outPath, onnx.ModelProto.encode(quantizeQdq(fp32, ranges)).finish());
-}
-
-/** A standard normal sample (Box-Muller), like tf.randomNormal's images. */
-function normalSample(): number {
-  return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
-}
 
 /** In the child: load onnxruntime-node, then, unless probing, time `session.run` on a random batch. */
 export async function measureOnnxruntime(request: ChildRequest): Promise<EngineResult | Probe> {
@@ -102,10 +58,6 @@ export async function measureOnnxruntime(request: ChildRequest): Promise<EngineR
   }
   const versions = { 'onnxruntime-node': require('onnxruntime-node/package.json').version as string };
   if (request.probe) return { ok: true, versions, threads: request.threads };
-  if (request.quantize) {
-    await writeQdqModel(ort, request);
-    return { ok: true, versions };
-  }
   const w = request.workload!;
   const plan = request.plan ?? { warmup: 1, reps: 3 };
   const session = await ort.InferenceSession.create(request.onnxPath!, {
