@@ -374,6 +374,17 @@ function batchNormLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, co
     b.fuse(out, producer.tensor, layer.name, false);
     return;
   }
+  emitAffine(b, out, layer, scale, shift);
+}
+
+/** A per-channel y = x * scale + shift node (ReLU may fuse into it later). */
+function emitAffine(
+  b: SpecBuilder,
+  out: tf.SymbolicTensor,
+  layer: Layer,
+  scale: ArrayLike<number>,
+  shift: ArrayLike<number>,
+): void {
   const input = b.tensor(out.inputs[0]);
   b.emit(
     out,
@@ -494,21 +505,8 @@ function lrnLayer(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: 
 }
 
 function channelAffine(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer, config: Config): void {
-  const input = b.tensor(out.inputs[0]);
   const { scale, offset } = config as { scale: number[]; offset: number[] };
-  b.emit(
-    out,
-    {
-      op: 'affine',
-      name: layer.name,
-      shape: outputShape(out),
-      input,
-      scale: Float32Array.from(scale),
-      shift: Float32Array.from(offset),
-      relu: false,
-    },
-    false,
-  );
+  emitAffine(b, out, layer, scale, offset);
 }
 
 function flatten(b: SpecBuilder, out: tf.SymbolicTensor, layer: Layer): void {
