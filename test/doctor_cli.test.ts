@@ -47,6 +47,10 @@ test('doctor --json: the native engine, where it came from, what oneDNN dispatch
   assert.match(report.addon.onednnVersion, /^\d+\.\d+\.\d+$/);
   assert.match(report.addon.cpuIsa, /^(avx|sse41|avx2|avx512|0x)/);
   assert.ok(report.addon.threads >= 1);
+  // bf16 is listed exactly where the ISA oneDNN dispatches to has it (AVX512_BF16 or AMX).
+  const bf16 = /bf16|amx/.test(report.addon.cpuIsa);
+  assert.deepEqual(report.addon.precisions.available, bf16 ? ['fp32', 'bf16', 'int8'] : ['fp32', 'int8']);
+  assert.equal(report.addon.precisions.bf16Unavailable === null, bf16);
   assert.match(report.addon.libraries.libdnnl, /\/libdnnl\.so[.\d]*$/);
   assert.match(report.folders.models.cifar10, /models[/\\]cifar10$/);
   assert.equal(report.versions.node, process.version);

@@ -96,7 +96,7 @@ export const COMMANDS: Record<
     beforeEngine: startCollectiveWith('--allreduce'),
   },
   doctor: {
-    summary: 'the engine in use and why, addon and oneDNN versions, CPU ISA, threads, folders',
+    summary: 'the engine in use and why, addon and oneDNN versions, CPU ISA and the precisions it runs, threads, folders',
     load: () => import('./doctor'),
   },
 };

@@ -39,6 +39,10 @@ export function formatEnvironment(r: EnvironmentReport): string {
       ['libdnnl', r.addon.libraries.libdnnl ?? 'not mapped'],
       ['libgomp', r.addon.libraries.libgomp ?? 'not mapped'],
       ['CPU ISA', `${r.addon.cpuIsa} (what oneDNN dispatches to)`],
+      [
+        'precisions',
+        `${r.addon.precisions?.available.join(', ')}${r.addon.precisions?.bf16Unavailable ? ` (${r.addon.precisions.bf16Unavailable})` : ''}`,
+      ],
       ['threads', String(r.addon.threads)],
     );
   }

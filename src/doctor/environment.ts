@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { addonLookup, loadAddon } from '../backend/addon';
 import { machineMissingCpuFlags } from '../backend/addon_locate';
 import { mpiAddonLookup } from '../backend/mpi_addon';
+import { bf16Unavailable } from '../backend/precision';
 import { type BackendChoice, chooseBackend } from '../backend/select';
 import { cacheDir } from '../io/cache_dir';
 import { packageRoot, packageVersion } from '../io/package_root';
@@ -28,6 +29,8 @@ export interface EnvironmentReport {
     onednnVersion: string | null;
     /** The instruction set oneDNN's kernels dispatch to on this CPU. */
     cpuIsa: string | null;
+    /** The precisions the planned path and training can use here; why bf16 cannot, when it cannot. */
+    precisions: { available: string[]; bf16Unavailable: string | null } | null;
     threads: number | null;
     /** The shared libraries actually mapped into this process (from /proc/self/maps). */
     libraries: { libdnnl: string | null; libgomp: string | null };
@@ -105,6 +108,12 @@ export async function collectEnvironment(): Promise<EnvironmentReport> {
       skipped: lookup.skipped,
       onednnVersion: addon?.dnnlVersion ?? null,
       cpuIsa: addon?.cpuIsa ?? null,
+      precisions: addon
+        ? {
+            available: bf16Unavailable(addon.cpuIsa) ? ['fp32', 'int8'] : ['fp32', 'bf16', 'int8'],
+            bf16Unavailable: bf16Unavailable(addon.cpuIsa),
+          }
+        : null,
       threads: addon ? addon.numThreads() : null,
       libraries: { libdnnl, libgomp },
       bundledOneDnn:
