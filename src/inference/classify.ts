@@ -116,8 +116,11 @@ export function classifier(
     const values = (): Float32Array => {
       if (n === 1) return inputs[0];
       if (!flat) {
-        flat = new Float32Array(n * size);
-        inputs.forEach((x, i) => flat?.set(x, i * size));
+        const all = new Float32Array(n * size);
+        inputs.forEach((x, i) => {
+          all.set(x, i * size);
+        });
+        flat = all;
       }
       return flat;
     };
