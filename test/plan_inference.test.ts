@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { inPlaceWriteCount } from '../src/backend/in_place';
 import type { Precision } from '../src/backend/plan_spec';
 import { backendReady, tf } from '../src/index';
-import { classProbabilities } from '../src/inference/classify';
+import { classifier, classProbabilities } from '../src/inference/classify';
 import {
   calibratedRanges,
   compilePlan,
@@ -79,6 +79,57 @@ test('classProbabilities runs the plan on onednn and gives tfjs numbers (batch 1
   }
   assert.equal(planFor(model, 1), planFor(model, 1), 'the plan is reused');
   model.dispose();
+});
+
+test('classifier over HWC arrays gives tfjs numbers for softmax and linear heads, leaving its inputs as they were', {
+  skip: skipWithoutAddon,
+}, async () => {
+  for (const classifierActivation of ['softmax', 'linear'] as const) {
+    const model = googlenet({
+      inputShape: [32, 32, 3],
+      numClasses: 4,
+      widthMultiplier: 0.125,
+      seed: 5,
+      classifierActivation,
+    });
+    const info = {
+      model: 'googlenet',
+      widthMultiplier: 0.125,
+      labels: ['a', 'b', 'c', 'd'],
+      preprocessing: {
+        inputShape: [32, 32, 3] as [number, number, number],
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+        resize: 'fill' as const,
+      },
+    };
+    const run = classifier(model, info);
+    for (const batch of [1, 2]) {
+      const x = seededTensor([batch, 32, 32, 3], 10 + batch) as tf.Tensor4D;
+      const flat = x.dataSync() as Float32Array;
+      const inputs = Array.from({ length: batch }, (_, i) =>
+        flat.slice(i * 32 * 32 * 3, (i + 1) * 32 * 32 * 3),
+      );
+      const copies = inputs.map((a) => a.slice());
+      const rows = await run(inputs);
+      const expected = tf.tidy(() => {
+        const y = model.predict(x) as tf.Tensor;
+        return (classifierActivation === 'linear' ? tf.softmax(y) : y).dataSync() as Float32Array;
+      });
+      rows.forEach((row, i) => {
+        assertClose(
+          row,
+          expected.subarray(i * 4, (i + 1) * 4),
+          `${classifierActivation} batch ${batch} row ${i}`,
+          TOLERANCE,
+        );
+        assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5, 'probabilities sum to 1');
+      });
+      assert.deepEqual(inputs, copies, 'inputs unchanged');
+      x.dispose();
+    }
+    model.dispose();
+  }
 });
 
 test('a model with an unsupported layer runs on tfjs with one notice', {

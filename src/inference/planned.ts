@@ -122,9 +122,12 @@ function runPlans(
   options: InferenceOptions,
 ): Float32Array {
   const imageSize = input.length / n;
+  const sizes = planBatches(n);
+  // One plan covers the whole batch (always so for a single image): its output is already the answer.
+  if (sizes.length === 1) return planFor(model, n, options.precision, options.ranges).run(input);
   let output: Float32Array | null = null;
   let done = 0;
-  for (const size of planBatches(n)) {
+  for (const size of sizes) {
     const plan = planFor(model, size, options.precision, options.ranges);
     const part = plan.run(input.subarray(done * imageSize, (done + size) * imageSize));
     output ??= new Float32Array(n * plan.outputSize);
@@ -146,14 +149,16 @@ export function setFallbackNotice(print: (line: string) => void = printToStderr)
 }
 
 /**
- * The model's output for a batch of NHWC images through the planned path ([n * outputs]), or null where
- * inference should run on tfjs:
- * not the onednn engine, an addon without the executor, or a model with a layer the plan cannot run (one
+ * The model's output for a batch of n NHWC images through the planned path ([n * outputs]), or null where
+ * inference should run on tfjs. `values` gives the batch's values; it is only called on the planned path, so
+ * a tfjs tensor is not read back when the model runs on tfjs anyway.
+ * Null (or a throw) for: not the onednn engine, an addon without the executor, or a model with a layer the plan cannot run (one
  * notice per model). bf16 and int8 have no tfjs fallback: there, those cases throw.
  */
 export function plannedOutput(
   model: tf.LayersModel,
-  batch: tf.Tensor4D,
+  values: () => Float32Array,
+  n: number,
   options: InferenceOptions = {},
 ): Float32Array | null {
   const precision = options.precision ?? 'fp32';
@@ -164,7 +169,7 @@ export function plannedOutput(
     throw new PrecisionUnavailableError(`--precision ${precision}: ${reason}`);
   }
   try {
-    return runPlans(model, batch.dataSync() as Float32Array, batch.shape[0], options);
+    return runPlans(model, values(), n, options);
   } catch (err) {
     if (!(err instanceof PlanUnsupportedError)) throw err;
     unsupported.set(model, err.message);

@@ -1,13 +1,19 @@
 import sharp from 'sharp';
 import { decodeImage, ImageDecodeError } from '../data/decode';
+import { declaredSize } from '../data/image_header';
 import type { Preprocessing } from '../io/model_folder';
 import { FairPool } from './fair_pool';
 import { HttpError } from './http_error';
 import type { ServeLimits } from './limits';
 import type { UploadedImage } from './request_images';
 
-/** Header dimensions of one upload; a file whose header sharp cannot read is a bad image. */
+/**
+ * Header dimensions of one upload; a file whose header sharp cannot read is a bad image. JPEG and PNG headers
+ * are read directly (a sharp metadata() round trip costs most of a millisecond per request).
+ */
 async function headerSize(img: UploadedImage): Promise<{ width: number; height: number }> {
+  const declared = declaredSize(img.bytes);
+  if (declared) return declared;
   try {
     const { width, height } = await sharp(img.bytes).metadata();
     if (width && height) return { width, height };
