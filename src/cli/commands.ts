@@ -96,7 +96,8 @@ export const COMMANDS: Record<
     beforeEngine: startCollectiveWith('--allreduce'),
   },
   doctor: {
-    summary: 'the engine in use and why, addon and oneDNN versions, CPU ISA and the precisions it runs, threads, folders',
+    summary:
+      'the engine in use and why, addon and oneDNN versions, CPU ISA and the precisions it runs, threads, folders',
     load: () => import('./doctor'),
   },
 };
