@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { centreCropPlan } from '../io/centre_crop';
 import { type Preprocessing, preprocessingProblem } from '../io/model_folder';
+import { imageKind } from './image_header';
 
 /** What decoding needs to know: the target size and channels, and how other sizes get there. */
 export type ImageGeometry = Pick<Preprocessing, 'inputShape' | 'resize' | 'cropFraction'>;
@@ -89,12 +90,10 @@ function checkGeometry(geometry: ImageGeometry): void {
 
 /** What the bytes look like, for sharp messages that stop at "corrupt header:" with no detail. */
 function describeBytes(bytes: Uint8Array): string {
-  const starts = (...magic: number[]) => magic.every((b, i) => bytes[i] === b);
-  const kind = starts(0x89, 0x50, 0x4e, 0x47)
-    ? 'PNG data'
-    : starts(0xff, 0xd8, 0xff)
-      ? 'JPEG data'
-      : `neither JPEG nor PNG data (first bytes ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || 'none'})`;
+  const known = imageKind(bytes);
+  const kind = known
+    ? `${known} data`
+    : `neither JPEG nor PNG data (first bytes ${Buffer.from(bytes.subarray(0, 4)).toString('hex') || 'none'})`;
   return `${kind} of ${bytes.length} bytes that the decoder cannot parse`;
 }
 

@@ -4,10 +4,17 @@
  * stored dimensions, as sharp's metadata() gives them: EXIF orientation does not change the pixel count.
  */
 export function declaredSize(bytes: Uint8Array): { width: number; height: number } | null {
-  if (bytes.length >= 24 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47)
-    return pngSize(bytes);
-  if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)
-    return jpegSize(bytes);
+  const kind = imageKind(bytes);
+  if (kind === 'PNG' && bytes.length >= 24) return pngSize(bytes);
+  if (kind === 'JPEG' && bytes.length >= 4) return jpegSize(bytes);
+  return null;
+}
+
+/** The format the leading bytes announce (PNG's and JPEG's magic numbers), or null. */
+export function imageKind(bytes: Uint8Array): 'PNG' | 'JPEG' | null {
+  const starts = (...magic: number[]) => magic.every((b, i) => bytes[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'PNG';
+  if (starts(0xff, 0xd8, 0xff)) return 'JPEG';
   return null;
 }
 
