@@ -35,7 +35,8 @@
 //    real = q * scale with zero point 0 everywhere. An activation tensor t with calibrated range [min, max]
 //    (spec.ranges[t]) is u8 with scale max/255 when min >= 0 (after a ReLU), else s8 with scale
 //    max(|min|, |max|)/127 (the network input, for one); a range of zeros gets scale 1. Convolution weights
-//    are s8 per output channel, symmetric: scale_c = max|w_c|/127, values rounded half to even. A
+//    are s8 per output channel, symmetric: scale_c = max|w_c|/127 (/63 on CPUs without VNNI, whose int8
+//    kernels saturate 8-bit weights), values rounded half to even. A
 //    convolution accumulates in int32, adds the bias in the accumulator's units (round(bias_c / (src_scale *
 //    weight_scale_c)), as the QDQ export's int32 bias) and rescales by src_scale * weight_scale_c / dst_scale
 //    into its output's int8 type. Pooling runs on the int8 values at its input's scale; a concat's branches
