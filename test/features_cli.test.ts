@@ -9,16 +9,9 @@ import { saveModelFolder } from '../src/io/model_folder';
 import { decodeNpyFloat32 } from '../src/io/npy';
 import { buildModel } from '../src/models/registry';
 import { removeDir, tempDir } from './data_fixtures';
-import { CLI_MAIN, CPU_ENV, colourFolder } from './training_fixtures';
+import { colourFolder, cpuCli } from './training_fixtures';
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI_MAIN, ...args], {
-    encoding: 'utf8',
-    env: CPU_ENV,
-    timeout: 240_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cpuCli;
 
 let dir: string;
 let data: string;

@@ -1,20 +1,12 @@
 // The train/evaluate/predict commands end to end, as a user runs them: a real process, real image files.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { removeDir, tempDir, writeImage } from './data_fixtures';
-import { CLI_MAIN, CPU_ENV, colourFolder, interruptedRun } from './training_fixtures';
+import { CPU_ENV, colourFolder, cpuCli, interruptedRun } from './training_fixtures';
 
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI_MAIN, ...args], {
-    encoding: 'utf8',
-    env: CPU_ENV,
-    timeout: 240_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = cpuCli;
 
 /** A failure the house way: one line on stderr naming the thing, non-zero exit, nothing on stdout. */
 function assertOneLineError(r: ReturnType<typeof cli>, code: number, pattern: RegExp): void {

@@ -1,5 +1,5 @@
 // Image folders for the training tests: three classes of clearly different colours, real PNG/JPEG files.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { noise, writeImage } from './data_fixtures';
 
@@ -43,6 +43,16 @@ export const CLI_MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
 
 /** The plain tfjs engine: the CLI tests that check files and exit codes need no native speed. */
 export const CPU_ENV = { ...process.env, INCEPTION_BACKEND: 'cpu' };
+
+/** The CLI run to completion on the cpu backend: exit code and output. */
+export function cpuCli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI_MAIN, ...args], {
+    encoding: 'utf8',
+    env: CPU_ENV,
+    timeout: 240_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 /** `inception train` flags for a tiny network that trains in seconds on colourFolder data. */
 export const TINY_TRAIN_FLAGS = [
